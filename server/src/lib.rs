@@ -1,0 +1,1 @@
+//! Reference oRPC Durable Iterator object server.

@@ -1,0 +1,1 @@
+//! Browser-first client for oRPC's Durable Iterator.
