@@ -1,0 +1,120 @@
+//! The browser `WebSocket`, owned by a Rust value: its four handlers live exactly as long as
+//! the [`BrowserSocket`], and dropping it detaches them and closes the connection, so a
+//! reconnect can never leave a stale socket feeding events into the engine.
+
+use futures_channel::mpsc::UnboundedSender;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+/// What a socket reports, tagged with the connection serial so events of an old socket that
+/// were already queued when it was replaced can be recognised and ignored.
+#[derive(Debug)]
+pub enum SocketEvent {
+    /// The connection is open.
+    Opened { serial: u64 },
+    /// A text frame arrived.
+    Text { serial: u64, text: String },
+    /// A binary frame arrived.
+    Binary { serial: u64, bytes: Vec<u8> },
+    /// The connection closed (or failed to open: browsers report that as a close, code 1006).
+    Closed {
+        serial: u64,
+        code: u16,
+        reason: String,
+    },
+}
+
+/// One open (or opening) WebSocket with its handlers.
+pub struct BrowserSocket {
+    socket: WebSocket,
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    closed: bool,
+}
+
+impl BrowserSocket {
+    /// Opens a socket to `url`; its events go to `events`, tagged with `serial`.
+    pub fn open(
+        url: &str,
+        serial: u64,
+        events: UnboundedSender<SocketEvent>,
+    ) -> Result<Self, JsValue> {
+        let socket = WebSocket::new(url)?;
+        socket.set_binary_type(BinaryType::Arraybuffer);
+
+        let sender = events.clone();
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            let _ = sender.unbounded_send(SocketEvent::Opened { serial });
+        });
+        let sender = events.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            let message = if let Some(text) = data.as_string() {
+                SocketEvent::Text { serial, text }
+            } else if let Ok(buffer) = data.dyn_into::<js_sys::ArrayBuffer>() {
+                SocketEvent::Binary {
+                    serial,
+                    bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
+                }
+            } else {
+                return;
+            };
+            let _ = sender.unbounded_send(message);
+        });
+        // A failed open fires `error` and then `close` (code 1006): `close` alone is enough.
+        let sender = events;
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            let _ = sender.unbounded_send(SocketEvent::Closed {
+                serial,
+                code: event.code(),
+                reason: event.reason(),
+            });
+        });
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Ok(BrowserSocket {
+            socket,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+            closed: false,
+        })
+    }
+
+    /// Sends a text frame; a socket that is not open drops it (the engine resends what matters
+    /// after the next open).
+    pub fn send_text(&self, text: &str) -> Result<(), JsValue> {
+        self.socket.send_with_str(text)
+    }
+
+    /// Starts the closing handshake with `code` and `reason`.
+    pub fn close(&mut self, code: u16, reason: &str) {
+        if !self.closed {
+            self.closed = true;
+            // Only 1000 and 3000-4999 may be sent by scripts; anything else would throw.
+            let code = if code == 1000 || (3000..=4999).contains(&code) {
+                code
+            } else {
+                1000
+            };
+            let _ = self.socket.close_with_code_and_reason(code, reason);
+        }
+    }
+
+    /// Bytes queued by `send` that the browser has not put on the wire yet.
+    pub fn buffered_amount(&self) -> u32 {
+        self.socket.buffered_amount()
+    }
+}
+
+impl Drop for BrowserSocket {
+    fn drop(&mut self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        self.close(1000, "");
+    }
+}
