@@ -8,3 +8,9 @@
 #[cfg(target_arch = "wasm32")]
 #[allow(dead_code)] // Used by the browser driver, which lands with the client-engine work.
 mod socket;
+
+pub mod error;
+#[cfg(target_arch = "wasm32")]
+pub mod link;
+
+pub use error::Error;
