@@ -1,1 +1,135 @@
-fn main() {}
+//! The project's task runner, reached as `cargo xtask <command>` through the alias in
+//! `.cargo/config.toml`. Std only, so it compiles in seconds on a fresh machine and in CI.
+
+mod cmd;
+mod demo;
+mod install;
+mod steps;
+
+use std::{process::ExitCode, time::Instant};
+
+use steps::{Ctx, TEST_STEPS};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  test [--skip-install]          run every check and test, in order, as CI does
+  demo [--skip-install] [--addr HOST:PORT]
+                                 build everything and run the reference server
+                                 (default address 127.0.0.1:8787) until Ctrl-C
+  help                           show this text
+
+Both commands first install what they need (wasm32 target, wasm-bindgen CLI,
+chromium, chromedriver, binaryen, npm packages); --skip-install skips that.
+
+coming with later work: package (npm package into pkg/), bench";
+
+/// Commands that later issues add; named here so they are not mistaken for typos.
+const COMING: &[&str] = &["package", "bench"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    match command.as_str() {
+        "test" => with_options(rest, false, |opts| test(&opts)),
+        "demo" => with_options(rest, true, |opts| demo(&opts)),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        other if COMING.contains(&other) => {
+            eprintln!("`cargo xtask {other}` is not implemented yet; it comes with later work.");
+            ExitCode::from(2)
+        }
+        other => {
+            eprintln!("unknown command `{other}`\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Options shared by the commands.
+struct Options {
+    skip_install: bool,
+    addr: String,
+}
+
+/// Parses `rest` into [`Options`] (rejecting anything unknown with the usage) and runs `f`.
+fn with_options(
+    rest: &[String],
+    allow_addr: bool,
+    f: impl FnOnce(Options) -> ExitCode,
+) -> ExitCode {
+    let mut opts = Options {
+        skip_install: false,
+        addr: demo::DEFAULT_ADDR.to_string(),
+    };
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--skip-install" => opts.skip_install = true,
+            "--addr" if allow_addr => match it.next() {
+                Some(addr) => opts.addr = addr.clone(),
+                None => {
+                    eprintln!("--addr needs a value, e.g. --addr 127.0.0.1:8787");
+                    return ExitCode::from(2);
+                }
+            },
+            other => {
+                eprintln!("unknown option `{other}`\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    f(opts)
+}
+
+fn install(ctx: &Ctx, opts: &Options) -> cmd::Result {
+    if opts.skip_install {
+        println!("==> prerequisites: skipped (--skip-install)");
+        Ok(())
+    } else {
+        install::ensure_all(&ctx.root)
+    }
+}
+
+fn test(opts: &Options) -> ExitCode {
+    let ctx = Ctx::new();
+    let started = Instant::now();
+    let install_started = Instant::now();
+    if let Err(e) = install(&ctx, opts) {
+        eprintln!("\nerror: prerequisites: {e}");
+        return ExitCode::FAILURE;
+    }
+    let install_took = install_started.elapsed();
+    let (outcomes, passed) = steps::run_all(&ctx, TEST_STEPS);
+    let line = format!(
+        "prerequisites {}, {}",
+        steps::human(install_took),
+        steps::summary(&outcomes)
+    );
+    let total = steps::human(started.elapsed());
+    if passed {
+        println!("\n==> test passed in {total}: {line}");
+        ExitCode::SUCCESS
+    } else {
+        println!("\n==> test FAILED after {total}: {line}");
+        ExitCode::FAILURE
+    }
+}
+
+fn demo(opts: &Options) -> ExitCode {
+    let ctx = Ctx::new();
+    let result = install(&ctx, opts).and_then(|()| demo::run_demo(&ctx, &opts.addr));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nerror: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The steps of `cargo xtask test`, in order. This list is the one place to add a step: give
+//! it a name, the directory it needs (if any), and a function that runs its commands.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use crate::cmd::{self, cargo, run, which, Result};
+
+/// What a step can use: where the repository and cargo's output are.
+pub struct Ctx {
+    /// Repository root.
+    pub root: PathBuf,
+    /// Cargo's target directory (where the server binary is built).
+    pub target: PathBuf,
+}
+
+impl Ctx {
+    /// The context for this checkout.
+    pub fn new() -> Self {
+        let root = cmd::repo_root();
+        let target = cmd::target_dir(&root);
+        Ctx { root, target }
+    }
+
+    /// The debug build of the reference server, as `cargo build -p durable-iterator-server`
+    /// leaves it.
+    pub fn server_binary(&self) -> PathBuf {
+        self.target.join("debug").join(format!(
+            "durable-iterator-server{}",
+            std::env::consts::EXE_SUFFIX
+        ))
+    }
+}
+
+/// One step of the test command.
+pub struct Step {
+    /// Short name, shown in the banner and in the summary.
+    pub name: &'static str,
+    /// A directory (relative to the root) the step tests; the step is skipped while it does not
+    /// exist, so suites that later issues add start running as soon as they land.
+    pub needs_dir: Option<&'static str>,
+    /// Runs the step's commands; the first failing command fails the step.
+    pub run: fn(&Ctx) -> Result,
+}
+
+/// Every step of `cargo xtask test`, in the order they run (cheap checks first, to fail fast).
+pub const TEST_STEPS: &[Step] = &[
+    Step {
+        name: "format",
+        needs_dir: None,
+        run: format,
+    },
+    Step {
+        name: "clippy",
+        needs_dir: None,
+        run: clippy,
+    },
+    Step {
+        name: "native tests",
+        needs_dir: None,
+        run: native_tests,
+    },
+    Step {
+        name: "wasm32 build",
+        needs_dir: None,
+        run: wasm_build,
+    },
+    Step {
+        name: "node interop tests",
+        needs_dir: Some("tests-node"),
+        run: node_tests,
+    },
+    Step {
+        name: "browser tests",
+        needs_dir: Some("tests-wasm"),
+        run: browser_tests,
+    },
+];
+
+fn format(ctx: &Ctx) -> Result {
+    run(cargo(&ctx.root).args(["fmt", "--all", "--check"]))
+}
+
+fn clippy(ctx: &Ctx) -> Result {
+    run(cargo(&ctx.root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+fn native_tests(ctx: &Ctx) -> Result {
+    // The conformance tests read ../shared/vectors (CI clones `shared` beside the repository).
+    let vectors = ctx.root.join("../shared/vectors");
+    if !vectors.is_dir() {
+        println!(
+            "warning: {} is missing; the conformance tests need the shared vectors beside the repository",
+            vectors.display()
+        );
+    }
+    run(cargo(&ctx.root).args(["test", "--workspace", "--locked"]))
+}
+
+fn wasm_build(ctx: &Ctx) -> Result {
+    run(cargo(&ctx.root).args([
+        "build",
+        "--locked",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "durable-iterator-wasm",
+    ]))
+}
+
+fn build_server(ctx: &Ctx) -> Result {
+    run(cargo(&ctx.root).args(["build", "-p", "durable-iterator-server", "--locked"]))
+}
+
+fn node_tests(ctx: &Ctx) -> Result {
+    build_server(ctx)?;
+    run(Command::new("npm")
+        .arg("test")
+        .env("DURABLE_ITERATOR_SERVER_BIN", ctx.server_binary())
+        .current_dir(ctx.root.join("tests-node")))
+}
+
+fn browser_tests(ctx: &Ctx) -> Result {
+    build_server(ctx)?;
+    let chromedriver =
+        which("chromedriver").unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+    run(cargo(&ctx.root)
+        .env("CHROMEDRIVER", chromedriver)
+        .env("DURABLE_ITERATOR_SERVER_BIN", ctx.server_binary())
+        .args([
+            "test",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--manifest-path",
+            "tests-wasm/Cargo.toml",
+        ]))
+}
+
+/// How one step ended, for the summary line.
+pub enum Outcome {
+    /// Ran and passed, in this long.
+    Passed(Duration),
+    /// Not run because its directory does not exist.
+    Skipped,
+    /// Ran and failed, after this long.
+    Failed(Duration),
+}
+
+/// Runs the steps in order with a banner each, stopping at the first failure. Returns each
+/// step's outcome (steps after a failure are absent) and whether all ran steps passed.
+pub fn run_all(ctx: &Ctx, steps: &[Step]) -> (Vec<(&'static str, Outcome)>, bool) {
+    let mut outcomes = Vec::new();
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
+        if let Some(dir) = step.needs_dir {
+            if !ctx.root.join(dir).is_dir() {
+                println!(
+                    "\n==> [{n}/{total}] {}: skipped ({dir}/ does not exist yet)",
+                    step.name
+                );
+                outcomes.push((step.name, Outcome::Skipped));
+                continue;
+            }
+        }
+        println!("\n==> [{n}/{total}] {}", step.name);
+        let started = Instant::now();
+        let result = (step.run)(ctx);
+        let took = started.elapsed();
+        match result {
+            Ok(()) => {
+                println!("==> [{n}/{total}] {}: ok in {}", step.name, human(took));
+                outcomes.push((step.name, Outcome::Passed(took)));
+            }
+            Err(e) => {
+                println!("\n==> [{n}/{total}] {}: FAILED: {e}", step.name);
+                outcomes.push((step.name, Outcome::Failed(took)));
+                return (outcomes, false);
+            }
+        }
+    }
+    (outcomes, true)
+}
+
+/// One line: every step with its time, e.g. `format 0.3s, clippy 12.0s, tests-node skipped`.
+pub fn summary(outcomes: &[(&'static str, Outcome)]) -> String {
+    outcomes
+        .iter()
+        .map(|(name, outcome)| match outcome {
+            Outcome::Passed(d) => format!("{name} {}", human(*d)),
+            Outcome::Skipped => format!("{name} skipped"),
+            Outcome::Failed(d) => format!("{name} FAILED after {}", human(*d)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Durations as people read them: `0.4s`, `12.3s`, `2m05s`.
+pub fn human(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        let whole = d.as_secs();
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    }
+}
+
+/// Whether `dir` (relative to the root) exists; used by tasks that adapt to optional parts.
+pub fn exists(root: &Path, dir: &str) -> bool {
+    root.join(dir).is_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_millis(420)), "0.4s");
+        assert_eq!(human(Duration::from_secs(125)), "2m05s");
+    }
+
+    #[test]
+    fn step_names_are_unique() {
+        let mut names: Vec<_> = TEST_STEPS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TEST_STEPS.len());
+    }
+
+    #[test]
+    fn run_all_stops_at_the_first_failure_and_skips_missing_dirs() {
+        fn ok(_: &Ctx) -> Result {
+            Ok(())
+        }
+        fn bad(_: &Ctx) -> Result {
+            cmd::fail("boom")
+        }
+        let steps = [
+            Step {
+                name: "a",
+                needs_dir: None,
+                run: ok,
+            },
+            Step {
+                name: "b",
+                needs_dir: Some("no-such-dir-xtask"),
+                run: bad,
+            },
+            Step {
+                name: "c",
+                needs_dir: None,
+                run: bad,
+            },
+            Step {
+                name: "d",
+                needs_dir: None,
+                run: ok,
+            },
+        ];
+        let (outcomes, passed) = run_all(&Ctx::new(), &steps);
+        assert!(!passed);
+        let line = summary(&outcomes);
+        assert!(line.starts_with("a "), "{line}");
+        assert!(line.contains("b skipped"), "{line}");
+        assert!(line.contains("c FAILED"), "{line}");
+        assert!(!line.contains("d "), "{line}");
+    }
+}
