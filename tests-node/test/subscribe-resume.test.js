@@ -70,11 +70,12 @@ test('subscribe, receive, drop, resume with lastEventId: nothing lost or duplica
   // Distinct payloads: the test can tell events apart by content, not only by id.
   assert.equal(new Set(received1.map(e => JSON.stringify(e.value))).size, 4)
 
-  // 2. Abrupt drop: the open stream fails on the client.
-  const pending = live.next()
+  // 2. Abrupt drop: the open stream fails on the client. The rejection is awaited only after
+  //    the drop call returns, so its handler is attached first (no unhandled rejection).
+  const streamFails = assert.rejects(withTimeout(live.next(), 5_000, 'stream failure after drop'))
   const { dropped } = await server.drop()
   assert.equal(dropped, 1)
-  await assert.rejects(withTimeout(pending, 5_000, 'stream failure after drop'))
+  await streamFails
 
   // 3. Events published while nobody is connected; enough to cross id 10, where a text-order
   //    replay ("10" < "5") would show up as a wrong order.
