@@ -7,6 +7,9 @@
 
 #[cfg(target_arch = "wasm32")]
 #[allow(dead_code)] // Used by the browser driver, which lands with the client-engine work.
+mod page;
+#[cfg(target_arch = "wasm32")]
+#[allow(dead_code)] // Used by the browser driver, which lands with the client-engine work.
 mod socket;
 
 pub mod error;
