@@ -25,6 +25,11 @@ pub const PATH_UPDATE_TOKEN: &str = "/updateToken";
 /// Object procedure that calls an RPC method allowed by the token.
 pub const PATH_CALL: &str = "/call";
 
+/// Request path the client uses as a liveness probe: it names no procedure, so both the
+/// upstream object and our server answer it at once with 404 [`NO_PROCEDURE_MATCHED`] and
+/// nothing else happens. Any answer proves the socket is alive.
+pub const PATH_LIVENESS_PROBE: &str = "/__liveness";
+
 /// Byte that separates the JSON part of a binary frame from its raw file bytes.
 /// UTF-8 never contains `0xFF`, so the first one is always the boundary.
 pub const JSON_AND_BINARY_DELIMITER: u8 = 0xFF;

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::orpc_error::OrpcError;
+
 /// Everything that can go wrong while decoding, encoding or checking protocol data.
 ///
 /// Untrusted input (frames, bodies, tokens) only ever produces one of these; nothing in this
@@ -57,7 +59,9 @@ pub enum Error {
     /// A token whose signature does not match its payload for the given key.
     #[error("invalid token signature")]
     BadSignature,
-    /// A token whose `exp` is in the past.
+    /// A token whose `exp` is in the past. The client engine also ends an iterator with this
+    /// when its token expired and no refresh can replace it; `now` is then measured on the
+    /// token's own clock (`iat` plus the time since the token was received).
     #[error("token expired at {exp} (now {now})")]
     TokenExpired {
         /// The token's expiry, seconds since the epoch.
@@ -71,6 +75,70 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// The client tried to call an object method that the current token's `rpc` list does not
+    /// name; refused before anything was sent, as the object would refuse it anyway.
+    #[error("method {method:?} is not allowed by the token")]
+    RpcNotAllowed {
+        /// The method (first path segment) that was refused.
+        method: String,
+    },
+    /// A call the client cannot even send (empty path, input that does not encode).
+    #[error("invalid call: {reason}")]
+    InvalidCall {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The object answered a call with an oRPC error (boxed: it is much larger than the rest).
+    #[error("RPC failed: {0}")]
+    Rpc(Box<OrpcError>),
+    /// The caller aborted the call.
+    #[error("aborted")]
+    Aborted,
+    /// The iterator ended (stopped, expired or finished) while the call was pending, or a
+    /// call was started after it ended.
+    #[error("the durable iterator has ended")]
+    IteratorEnded,
+    /// The socket closed and the reconnect policy gave up (or a call ran out of retries).
+    #[error("connection closed ({code}): {reason}")]
+    ConnectionClosed {
+        /// The WebSocket close code (1006 when the socket never opened).
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
+    /// The object answered with something this client cannot use (e.g. a stream to a call).
+    #[error("unexpected response: {reason}")]
+    UnexpectedResponse {
+        /// What was unexpected.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// A stable, machine-readable name of the variant, for the JS error's `code`.
+    ///
+    /// These strings are part of the public API: they never change once released.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::MalformedMessage { .. } => "MALFORMED_MESSAGE",
+            Error::UnknownMessageType(_) => "UNKNOWN_MESSAGE_TYPE",
+            Error::FrameTooLarge { .. } => "FRAME_TOO_LARGE",
+            Error::MalformedMeta { .. } => "MALFORMED_META",
+            Error::MetaPathNotFound { .. } => "META_PATH_NOT_FOUND",
+            Error::MetaTypeMismatch { .. } => "META_TYPE_MISMATCH",
+            Error::InvalidToken { .. } => "INVALID_TOKEN",
+            Error::BadSignature => "BAD_SIGNATURE",
+            Error::TokenExpired { .. } => "TOKEN_EXPIRED",
+            Error::MalformedOrpcError { .. } => "MALFORMED_ORPC_ERROR",
+            Error::RpcNotAllowed { .. } => "RPC_NOT_ALLOWED",
+            Error::InvalidCall { .. } => "INVALID_CALL",
+            Error::Rpc(_) => "RPC_ERROR",
+            Error::Aborted => "ABORTED",
+            Error::IteratorEnded => "ITERATOR_ENDED",
+            Error::ConnectionClosed { .. } => "CONNECTION_CLOSED",
+            Error::UnexpectedResponse { .. } => "UNEXPECTED_RESPONSE",
+        }
+    }
 }
 
 impl Error {

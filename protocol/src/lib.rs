@@ -5,6 +5,7 @@
 //! argument, so the same code runs natively and in `wasm32-unknown-unknown`.
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod consts;
 pub mod error;
 pub mod ids;
@@ -13,6 +14,9 @@ pub mod orpc_error;
 pub mod rich_json;
 pub mod token;
 
+pub use client::{
+    CallId, CallRequest, ConnectionState, Engine, EngineOptions, Event, Input, Output, SocketId,
+};
 pub use error::{Error, Result};
 pub use ids::{compare_event_ids, RequestIdGenerator};
 pub use message::{

@@ -1,0 +1,331 @@
+//! The sans-IO durable iterator client: every decision, no IO, no clock.
+//!
+//! The driver (browser or native) feeds in what happened ([`Engine::handle_input`], the
+//! commands [`Engine::call`], [`Engine::abort_call`], [`Engine::stop`]) and the time, wakes the
+//! engine at [`Engine::poll_timeout`] with [`Engine::handle_timeout`], and after each of these
+//! drains [`Engine::poll_output`] until it returns `None`, doing what each output says.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::backoff::SplitMix64;
+use super::calls::{encode_call_body, CallId, CallRequest, Calls};
+use super::cursor::ResumeCursor;
+use super::dedup::DeliveredIds;
+use super::events::{ConnectionState, Input, Output, SocketId};
+use super::options::EngineOptions;
+use super::refresh::{RefreshState, TokenState};
+use super::time::Instant;
+use crate::error::{Error, Result};
+use crate::ids::RequestIdGenerator;
+use crate::message::ClientMessage;
+use crate::token::{parse_token, TokenPayload};
+
+/// Close code the engine uses for a normal close (stop, or a deliberate reconnect).
+pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code the engine uses when it gives up on a socket that stopped answering.
+pub const CLOSE_UNRESPONSIVE: u16 = 4000;
+
+/// Where the one socket of the iterator stands.
+#[derive(Debug)]
+pub(super) enum Link {
+    /// A socket is opening; it counts as failed at `deadline`.
+    Connecting { socket: SocketId, deadline: Instant },
+    /// A socket is open.
+    Open(Box<OpenLink>),
+    /// No socket; the next attempt is at `until`.
+    Waiting { until: Instant },
+    /// No socket; waiting for [`Input::Online`].
+    Offline,
+    /// No socket; waiting for a refreshed token.
+    AwaitingToken,
+    /// The iterator ended.
+    Ended,
+}
+
+/// The subscription on an open socket.
+#[derive(Debug)]
+pub(super) enum Subscription {
+    /// `/subscribe` sent; `signal` is emitted once the stream opens (resumed or possible gap).
+    Requested {
+        request: String,
+        signal: Option<Output>,
+    },
+    /// The stream is open.
+    Streaming { request: String },
+    /// The stream failed; subscribe again at this instant.
+    RetryAt(Instant),
+}
+
+/// State that only exists while a socket is open.
+#[derive(Debug)]
+pub(super) struct OpenLink {
+    pub(super) socket: SocketId,
+    /// Since when the socket has worked without a failure (for the attempt reset).
+    pub(super) healthy_since: Instant,
+    /// When the last frame arrived (for liveness).
+    pub(super) last_received: Instant,
+    /// When an unanswered liveness probe times out.
+    pub(super) probe_deadline: Option<Instant>,
+    pub(super) subscription: Subscription,
+    /// The payload the object holds for this socket (changes with `/updateToken`).
+    pub(super) socket_payload: TokenPayload,
+    /// An `/updateToken` in flight: its request id and the payload it pushes.
+    pub(super) update: Option<(String, TokenPayload)>,
+}
+
+/// The durable iterator client state machine. See the module documentation.
+#[derive(Debug)]
+pub struct Engine {
+    pub(super) options: EngineOptions,
+    pub(super) client_id: String,
+    pub(super) rng: SplitMix64,
+    pub(super) token: TokenState,
+    pub(super) refresh: RefreshState,
+    pub(super) link: Link,
+    pub(super) next_socket: u64,
+    /// Failed attempts in a row (connects and subscriptions); reset after `stable_after`.
+    pub(super) attempt: u32,
+    /// Sockets in a row that never opened; a hint that the token is refused.
+    pub(super) failed_opens: u32,
+    pub(super) offline: bool,
+    pub(super) request_ids: RequestIdGenerator,
+    pub(super) cursor: ResumeCursor,
+    pub(super) delivered: DeliveredIds,
+    /// The latest `retry` the object put in an event's meta: a floor for reconnect delays.
+    pub(super) server_retry: Option<Duration>,
+    pub(super) subscribed_before: bool,
+    pub(super) calls: Calls,
+    pub(super) state: ConnectionState,
+    pub(super) outputs: VecDeque<Output>,
+}
+
+impl Engine {
+    /// Starts an iterator: the first outputs open its socket.
+    ///
+    /// `client_id` must be random and unguessable (the driver uses `crypto.randomUUID()`); it
+    /// is kept for the iterator's life so the object recognises the client across reconnects.
+    /// `seed` feeds the backoff jitter. `token` is the procedure's output; an invalid token is
+    /// an `InvalidToken` error. `last_event_id` is the caller's resume point, if any.
+    pub fn new(
+        options: EngineOptions,
+        client_id: String,
+        seed: u64,
+        token: String,
+        last_event_id: Option<String>,
+        now: Instant,
+    ) -> Result<Engine> {
+        let payload = parse_token(&token)?;
+        let mut engine = Engine {
+            rng: SplitMix64::new(seed),
+            client_id,
+            token: TokenState::new(token, payload, now),
+            refresh: RefreshState::default(),
+            link: Link::Waiting { until: now },
+            next_socket: 0,
+            attempt: 0,
+            failed_opens: 0,
+            offline: false,
+            request_ids: RequestIdGenerator::new(),
+            cursor: ResumeCursor::new(last_event_id),
+            delivered: DeliveredIds::new(options.dedup_capacity),
+            server_retry: None,
+            subscribed_before: false,
+            calls: Calls::default(),
+            state: ConnectionState::Connecting { attempt: 0 },
+            outputs: VecDeque::new(),
+            options,
+        };
+        engine.schedule_refresh(now);
+        engine.connect(now);
+        Ok(engine)
+    }
+
+    /// Takes in something that happened. Inputs after the end are ignored.
+    pub fn handle_input(&mut self, input: Input, now: Instant) {
+        if self.is_ended() {
+            return;
+        }
+        match input {
+            Input::SocketOpened { socket } => self.on_socket_opened(socket, now),
+            Input::SocketFrame { socket, frame } => self.on_frame(socket, &frame, now),
+            Input::SocketClosed {
+                socket,
+                code,
+                reason,
+            } => self.on_socket_closed(socket, code, reason, now),
+            Input::Offline => self.on_offline(),
+            Input::Online => self.on_online(now),
+            Input::Wake => self.on_wake(now),
+            Input::Refreshed(result) => self.on_refreshed(result, now),
+        }
+    }
+
+    /// Starts an RPC call. Refused at once, before anything is sent, when the iterator has
+    /// ended (`IteratorEnded`), the current token's `rpc` list does not name `path[0]`
+    /// (`RpcNotAllowed`) or the call cannot be encoded (`InvalidCall`). The call goes out as
+    /// soon as a socket is open and settles with [`Output::CallSettled`].
+    pub fn call(&mut self, request: CallRequest, now: Instant) -> Result<CallId> {
+        let _ = now;
+        if self.is_ended() {
+            return Err(Error::IteratorEnded);
+        }
+        let method = request.path.first().cloned().unwrap_or_default();
+        if method.is_empty() {
+            return Err(Error::InvalidCall {
+                reason: "the path needs a method name".to_owned(),
+            });
+        }
+        if !self.token.payload.allows_rpc(&method) {
+            return Err(Error::RpcNotAllowed { method });
+        }
+        let body = encode_call_body(&request.path, request.input.as_ref())?;
+        let id = self.calls.add(body, request.retries, request.retry_delay);
+        self.flush_calls();
+        Ok(id)
+    }
+
+    /// Aborts a call: it settles with `Aborted`, and the object is told if it was sent.
+    /// Unknown or settled calls are ignored.
+    pub fn abort_call(&mut self, call: CallId, now: Instant) {
+        let _ = now;
+        let Some(in_flight) = self.calls.remove(call) else {
+            return;
+        };
+        if let Some(request) = in_flight {
+            self.send(&ClientMessage::Abort { id: request });
+        }
+        self.push(Output::CallSettled {
+            call,
+            result: Err(Error::Aborted),
+        });
+    }
+
+    /// Stops the iterator (abort or `return()`): closes the socket, drops every timer, settles
+    /// pending calls with `IteratorEnded` and ends with `Ok`.
+    pub fn stop(&mut self, now: Instant) {
+        let _ = now;
+        self.end(Ok(()), CLOSE_NORMAL, String::new());
+    }
+
+    /// When the engine wants [`Engine::handle_timeout`]; `None` when no timer is needed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let link = match &self.link {
+            Link::Ended => return None,
+            Link::Connecting { deadline, .. } => Some(*deadline),
+            Link::Waiting { until } => Some(*until),
+            Link::Offline | Link::AwaitingToken => None,
+            Link::Open(open) => self.open_timeout(open),
+        };
+        [link, self.refresh_due(), self.calls.next_retry()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Runs whatever timers are due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match &self.link {
+            Link::Ended => return,
+            Link::Connecting { socket, deadline } if *deadline <= now => {
+                let socket = *socket;
+                self.push(Output::CloseSocket {
+                    socket,
+                    code: CLOSE_UNRESPONSIVE,
+                    reason: "connect timeout".to_owned(),
+                });
+                self.failed_opens += 1;
+                self.socket_lost(CLOSE_UNRESPONSIVE, "connect timeout".to_owned(), now);
+            }
+            Link::Waiting { until } if *until <= now => self.connect(now),
+            Link::Open(_) => self.open_timers(now),
+            _ => {}
+        }
+        if self.is_ended() {
+            return;
+        }
+        if self.refresh_due().is_some_and(|due| due <= now) {
+            self.request_refresh(now);
+        }
+        self.calls.requeue_due(now);
+        self.flush_calls();
+    }
+
+    /// The next thing the driver must do, or `None` when there is nothing left.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The client id this iterator uses on every connect.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The current token (changes after a refresh).
+    pub fn token(&self) -> &str {
+        &self.token.token
+    }
+
+    /// The current token's payload.
+    pub fn token_payload(&self) -> &TokenPayload {
+        &self.token.payload
+    }
+
+    /// Whether the current token lets the iterator call `method` (for RPC proxies).
+    pub fn allows_rpc(&self, method: &str) -> bool {
+        self.token.payload.allows_rpc(method)
+    }
+
+    /// The `last-event-id` the next resubscribe would send.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.cursor.last_event_id()
+    }
+
+    /// The connection state last reported.
+    pub fn state(&self) -> &ConnectionState {
+        &self.state
+    }
+
+    /// Whether the iterator has ended.
+    pub fn is_ended(&self) -> bool {
+        matches!(self.link, Link::Ended)
+    }
+
+    pub(super) fn push(&mut self, output: Output) {
+        self.outputs.push_back(output);
+    }
+
+    pub(super) fn set_state(&mut self, state: ConnectionState) {
+        if self.state != state {
+            self.state = state.clone();
+            self.push(Output::State(state));
+        }
+    }
+
+    /// Ends the iterator: closes the socket, forgets timers and settles calls.
+    pub(super) fn end(&mut self, result: Result<(), Error>, code: u16, reason: String) {
+        let socket = match &self.link {
+            Link::Ended => return,
+            Link::Connecting { socket, .. } => Some(*socket),
+            Link::Open(open) => Some(open.socket),
+            _ => None,
+        };
+        if let Some(socket) = socket {
+            self.push(Output::CloseSocket {
+                socket,
+                code: CLOSE_NORMAL,
+                reason: String::new(),
+            });
+        }
+        self.link = Link::Ended;
+        self.refresh = RefreshState::default();
+        for call in self.calls.drain() {
+            self.push(Output::CallSettled {
+                call,
+                result: Err(Error::IteratorEnded),
+            });
+        }
+        self.set_state(ConnectionState::Closed { code, reason });
+        self.push(Output::Ended(result));
+    }
+}

@@ -1,0 +1,218 @@
+//! The token: its lifetime as this client measures it, and refreshing it.
+//!
+//! Expiry is judged from the token's lifetime (`exp - iat`) counted from when the engine
+//! received it, never from a wall clock: a client whose clock is wrong still refreshes in time
+//! and still notices expiry.
+
+use std::time::Duration;
+
+use super::engine::{Engine, Link, CLOSE_NORMAL};
+use super::events::{ConnectionState, Output, SocketId};
+use super::time::Instant;
+use crate::consts::PATH_UPDATE_TOKEN;
+use crate::error::Error;
+use crate::message::{ClientMessage, RawJson, RequestPayload};
+use crate::token::{parse_token, TokenPayload};
+
+/// The token in use and when it arrived.
+#[derive(Debug, Clone)]
+pub(super) struct TokenState {
+    pub(super) token: String,
+    pub(super) payload: TokenPayload,
+    pub(super) received_at: Instant,
+}
+
+impl TokenState {
+    pub(super) fn new(token: String, payload: TokenPayload, received_at: Instant) -> Self {
+        TokenState {
+            token,
+            payload,
+            received_at,
+        }
+    }
+
+    fn lifetime(&self) -> Duration {
+        Duration::try_from_secs_f64(self.payload.lifetime_seconds()).unwrap_or(Duration::MAX)
+    }
+
+    /// When this token expires on the engine's clock.
+    pub(super) fn expires_at(&self) -> Instant {
+        self.received_at + self.lifetime()
+    }
+
+    /// `now` on the token's own clock (seconds since the epoch), for error reports.
+    pub(super) fn token_clock(&self, now: Instant) -> f64 {
+        self.payload.iat
+            + now
+                .saturating_duration_since(self.received_at)
+                .as_secs_f64()
+    }
+}
+
+/// Whether a refresh is running or planned.
+#[derive(Debug, Default)]
+pub(super) struct RefreshState {
+    /// When to ask for the next refresh.
+    pub(super) due: Option<Instant>,
+    /// An [`Output::RefreshToken`] has not been answered yet.
+    pub(super) in_flight: bool,
+    /// When the last refresh was asked for (refreshes are at least the retry delay apart).
+    pub(super) last_requested: Option<Instant>,
+}
+
+impl Engine {
+    /// Whether the engine may re-run the procedure: only when the caller turned refresh on.
+    pub(super) fn can_refresh(&self) -> bool {
+        self.options.refresh_before_expire.is_some()
+    }
+
+    pub(super) fn token_expired(&self, now: Instant) -> bool {
+        now >= self.token.expires_at()
+    }
+
+    pub(super) fn refresh_due(&self) -> Option<Instant> {
+        if self.refresh.in_flight {
+            None
+        } else {
+            self.refresh.due
+        }
+    }
+
+    /// Plans the proactive refresh of the current token.
+    pub(super) fn schedule_refresh(&mut self, now: Instant) {
+        let Some(before) = self.options.refresh_before_expire else {
+            return;
+        };
+        let lifetime = self.token.lifetime();
+        let at = self.token.received_at + lifetime.saturating_sub(before);
+        self.refresh.due = Some(at.max(self.earliest_refresh(now)));
+    }
+
+    /// Refreshes stay `refresh_retry_delay` apart, so a token shorter-lived than the refresh
+    /// margin cannot make the engine hammer the app server.
+    fn earliest_refresh(&self, now: Instant) -> Instant {
+        match self.refresh.last_requested {
+            Some(last) => (last + self.options.refresh_retry_delay).max(now),
+            None => now,
+        }
+    }
+
+    pub(super) fn request_refresh(&mut self, now: Instant) {
+        if self.refresh.in_flight {
+            return;
+        }
+        self.refresh.in_flight = true;
+        self.refresh.due = None;
+        self.refresh.last_requested = Some(now);
+        self.push(Output::RefreshToken);
+    }
+
+    /// The token cannot open a socket (expired, or refused with 1008): refresh first when
+    /// the caller allows it, otherwise end with `TokenExpired` instead of looping.
+    pub(super) fn token_unusable(&mut self, code: u16, reason: String, now: Instant) {
+        if !self.can_refresh() {
+            let error = Error::TokenExpired {
+                exp: self.token.payload.exp,
+                now: self.token.token_clock(now),
+            };
+            self.end(Err(error), code, reason);
+            return;
+        }
+        self.link = Link::AwaitingToken;
+        self.set_state(ConnectionState::Refreshing);
+        if !self.refresh.in_flight {
+            let at = self.earliest_refresh(now);
+            if at <= now {
+                self.request_refresh(now);
+            } else {
+                self.refresh.due = Some(at);
+            }
+        }
+    }
+
+    pub(super) fn on_refreshed(&mut self, result: Result<String, String>, now: Instant) {
+        self.refresh.in_flight = false;
+        let parsed = result.and_then(|token| match parse_token(&token) {
+            Ok(payload) => Ok((token, payload)),
+            Err(error) => Err(error.to_string()),
+        });
+        match parsed {
+            Ok((token, payload)) => self.adopt_token(token, payload, now),
+            Err(reason) => {
+                let retry_in = self.options.refresh_retry_delay;
+                self.refresh.due = Some(now + retry_in);
+                self.push(Output::RefreshFailed { reason, retry_in });
+            }
+        }
+    }
+
+    /// Uses a fresh token: on the live socket through `/updateToken` when channel and tags
+    /// are unchanged (the object requires that), otherwise by reconnecting with it.
+    fn adopt_token(&mut self, token: String, payload: TokenPayload, now: Instant) {
+        self.token = TokenState::new(token.clone(), payload.clone(), now);
+        self.failed_opens = 0;
+        self.push(Output::TokenUpdated {
+            token: token.clone(),
+            payload: payload.clone(),
+        });
+        self.schedule_refresh(now);
+        enum Next {
+            Connect,
+            Restart(SocketId),
+            Update,
+            Reconnect,
+            Keep,
+        }
+        let next = match &self.link {
+            Link::AwaitingToken => Next::Connect,
+            Link::Connecting { socket, .. } => Next::Restart(*socket),
+            Link::Open(open) if open.socket_payload.can_update_to(&payload) => Next::Update,
+            Link::Open(_) => Next::Reconnect,
+            Link::Waiting { .. } | Link::Offline | Link::Ended => Next::Keep,
+        };
+        match next {
+            Next::Connect => self.connect(now),
+            Next::Restart(socket) => {
+                // Not open yet: starting over with the new token is cheapest.
+                self.push(Output::CloseSocket {
+                    socket,
+                    code: CLOSE_NORMAL,
+                    reason: "token refreshed".to_owned(),
+                });
+                self.connect(now);
+            }
+            Next::Update => {
+                let request = self.request_ids.next_id();
+                let body = serde_json::json!({ "json": { "token": token } }).to_string();
+                let Ok(body) = RawJson::from_string(body) else {
+                    return;
+                };
+                if let Link::Open(open) = &mut self.link {
+                    open.update = Some((request.clone(), payload));
+                }
+                self.send(&ClientMessage::Request {
+                    id: request,
+                    payload: RequestPayload::post(PATH_UPDATE_TOKEN, body),
+                });
+            }
+            Next::Reconnect => self.reconnect_now("token changed channel or tags".to_owned(), now),
+            Next::Keep => {}
+        }
+    }
+
+    /// The answer to `/updateToken`: the object now holds the new payload, or refused it and
+    /// the engine reconnects with the new token instead.
+    pub(super) fn on_update_answer(&mut self, accepted: bool, now: Instant) {
+        let Link::Open(open) = &mut self.link else {
+            return;
+        };
+        let Some((_, payload)) = open.update.take() else {
+            return;
+        };
+        if accepted {
+            open.socket_payload = payload;
+        } else {
+            self.reconnect_now("token update refused".to_owned(), now);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The engine's notion of time: a monotonic instant supplied by the driver.
+//!
+//! `std::time::Instant` panics on `wasm32-unknown-unknown`, and reading a clock would make the
+//! engine untestable, so the driver passes "now" as the time elapsed since an origin of its
+//! choosing (`performance.now()` in the browser, a start `Instant` natively, a counter in tests).
+
+use std::ops::Add;
+use std::time::Duration;
+
+/// A point on the driver's monotonic clock, as the time elapsed since the driver's origin.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(Duration);
+
+impl Instant {
+    /// The driver's origin.
+    pub const ZERO: Instant = Instant(Duration::ZERO);
+
+    /// The instant `elapsed` after the origin.
+    pub const fn from_elapsed(elapsed: Duration) -> Self {
+        Instant(elapsed)
+    }
+
+    /// The instant `millis` milliseconds after the origin.
+    pub const fn from_millis(millis: u64) -> Self {
+        Instant(Duration::from_millis(millis))
+    }
+
+    /// From fractional milliseconds (`performance.now()`); NaN and negatives count as zero.
+    pub fn from_millis_f64(millis: f64) -> Self {
+        if millis.is_finite() && millis > 0.0 {
+            Instant(Duration::from_secs_f64(millis / 1000.0))
+        } else if millis == f64::INFINITY {
+            Instant(Duration::MAX)
+        } else {
+            Instant::ZERO
+        }
+    }
+
+    /// The time elapsed since the origin.
+    pub const fn elapsed(self) -> Duration {
+        self.0
+    }
+
+    /// Milliseconds since the origin, for timers that take milliseconds.
+    pub fn as_millis_f64(self) -> f64 {
+        self.0.as_secs_f64() * 1000.0
+    }
+
+    /// How long after `earlier` this instant is; zero if it is not later.
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates instead of overflowing: a timer "never" is still a valid instant.
+    fn add(self, rhs: Duration) -> Instant {
+        Instant(self.0.saturating_add(rhs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_and_saturation() {
+        assert_eq!(Instant::from_millis_f64(1500.0), Instant::from_millis(1500));
+        assert_eq!(Instant::from_millis_f64(f64::NAN), Instant::ZERO);
+        assert_eq!(Instant::from_millis_f64(-3.0), Instant::ZERO);
+        let late = Instant::from_elapsed(Duration::MAX) + Duration::from_secs(1);
+        assert_eq!(late.elapsed(), Duration::MAX);
+        assert_eq!(
+            Instant::from_millis(5).saturating_duration_since(Instant::from_millis(9)),
+            Duration::ZERO
+        );
+    }
+}
