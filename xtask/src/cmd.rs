@@ -125,7 +125,7 @@ pub fn prepend_path(dir: &Path) -> Result {
 
 /// Shell-like rendering of a command (env overrides, program, arguments, and `(in dir)` when it
 /// runs elsewhere than the repository root) for echoing.
-fn render(cmd: &Command) -> String {
+pub fn render(cmd: &Command) -> String {
     let mut parts = Vec::new();
     for (key, value) in cmd.get_envs() {
         if let Some(value) = value {

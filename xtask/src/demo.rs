@@ -12,7 +12,7 @@ use crate::{
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8787";
 
 /// Builds the workspace and the wasm client, then replaces this process with the server.
-pub fn run_demo(ctx: &Ctx, addr: &str) -> Result {
+pub fn run_demo(ctx: &Ctx, addr: &str, server_args: &[String]) -> Result {
     println!("\n==> building the workspace");
     run(cargo(&ctx.root).args(["build", "--workspace", "--locked"]))?;
     println!("\n==> building the wasm client for wasm32-unknown-unknown");
@@ -32,7 +32,9 @@ pub fn run_demo(ctx: &Ctx, addr: &str) -> Result {
             .arg("--static-dir")
             .arg(ctx.root.join("examples/web"));
     }
+    server.args(server_args);
     println!("\n==> starting the reference server: http://{addr}/  (Ctrl-C to stop)");
+    println!("$ {}", crate::cmd::render(&server));
     exec(server)
 }
 

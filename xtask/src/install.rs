@@ -167,13 +167,15 @@ fn other_wasm_bindgen_install_running() -> bool {
 }
 
 fn is_wasm_bindgen_install(args: &[String]) -> bool {
-    let Some(program) = args.first() else {
-        return false;
-    };
-    let is_cargo = Path::new(program)
-        .file_name()
+    // A process that rewrote its title (or a pgrep-style view) may show all of its arguments in
+    // one string, so look at words rather than argv entries.
+    let mut words = args.iter().flat_map(|a| a.split_whitespace());
+    let is_cargo = words
+        .next()
+        .and_then(|program| Path::new(program).file_name())
         .is_some_and(|name| name == "cargo");
-    is_cargo && args.iter().any(|a| a == "install") && args.iter().any(|a| a == "wasm-bindgen-cli")
+    let rest: Vec<&str> = words.collect();
+    is_cargo && rest.contains(&"install") && rest.contains(&"wasm-bindgen-cli")
 }
 
 /// Where `cargo install` puts binaries.
@@ -353,6 +355,9 @@ dependencies = [
         assert!(!is_wasm_bindgen_install(&args(
             "bash -c cargo install wasm-bindgen-cli"
         )));
+        assert!(is_wasm_bindgen_install(&[
+            "cargo install wasm-bindgen-cli --locked".to_string()
+        ]));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod cmd;
 mod demo;
 mod install;
+mod server;
 mod steps;
 
 use std::{process::ExitCode, time::Instant};
@@ -15,9 +16,10 @@ usage: cargo xtask <command> [options]
 
 commands:
   test [--skip-install]          run every check and test, in order, as CI does
-  demo [--skip-install] [--addr HOST:PORT]
+  demo [--skip-install] [--addr HOST:PORT] [-- SERVER-ARGS...]
                                  build everything and run the reference server
-                                 (default address 127.0.0.1:8787) until Ctrl-C
+                                 (default address 127.0.0.1:8787) until Ctrl-C;
+                                 arguments after -- go to the server (see its --help)
   help                           show this text
 
 Both commands first install what they need (wasm32 target, wasm-bindgen CLI,
@@ -56,6 +58,8 @@ fn main() -> ExitCode {
 struct Options {
     skip_install: bool,
     addr: String,
+    /// Extra arguments for the demo's server (everything after `--`).
+    server_args: Vec<String>,
 }
 
 /// Parses `rest` into [`Options`] (rejecting anything unknown with the usage) and runs `f`.
@@ -67,11 +71,15 @@ fn with_options(
     let mut opts = Options {
         skip_install: false,
         addr: demo::DEFAULT_ADDR.to_string(),
+        server_args: Vec::new(),
     };
     let mut it = rest.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--skip-install" => opts.skip_install = true,
+            "--" if allow_addr => {
+                opts.server_args = it.by_ref().cloned().collect();
+            }
             "--addr" if allow_addr => match it.next() {
                 Some(addr) => opts.addr = addr.clone(),
                 None => {
@@ -124,7 +132,8 @@ fn test(opts: &Options) -> ExitCode {
 
 fn demo(opts: &Options) -> ExitCode {
     let ctx = Ctx::new();
-    let result = install(&ctx, opts).and_then(|()| demo::run_demo(&ctx, &opts.addr));
+    let result =
+        install(&ctx, opts).and_then(|()| demo::run_demo(&ctx, &opts.addr, &opts.server_args));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -2,12 +2,16 @@
 //! it a name, the directory it needs (if any), and a function that runs its commands.
 
 use std::{
+    fs,
     path::{Path, PathBuf},
     process::Command,
     time::{Duration, Instant},
 };
 
-use crate::cmd::{self, cargo, run, which, Result};
+use crate::{
+    cmd::{self, cargo, run, which, Result},
+    server::TestServer,
+};
 
 /// What a step can use: where the repository and cargo's output are.
 pub struct Ctx {
@@ -67,6 +71,11 @@ pub const TEST_STEPS: &[Step] = &[
         name: "wasm32 build",
         needs_dir: None,
         run: wasm_build,
+    },
+    Step {
+        name: "js unit tests",
+        needs_dir: Some("js/test"),
+        run: js_tests,
     },
     Step {
         name: "node interop tests",
@@ -131,13 +140,34 @@ fn node_tests(ctx: &Ctx) -> Result {
         .current_dir(ctx.root.join("tests-node")))
 }
 
+fn js_tests(ctx: &Ctx) -> Result {
+    // Name the files: `node --test <dir>` means different things across Node versions.
+    let mut files: Vec<String> = fs::read_dir(ctx.root.join("js/test"))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".test.js") || name.ends_with(".test.mjs"))
+        .map(|name| format!("js/test/{name}"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return cmd::fail("js/test/ has no *.test.js or *.test.mjs files");
+    }
+    run(Command::new("node")
+        .arg("--test")
+        .args(&files)
+        .current_dir(&ctx.root))
+}
+
 fn browser_tests(ctx: &Ctx) -> Result {
     build_server(ctx)?;
+    // A wasm test cannot read the environment at run time, so the server's URL is compiled in
+    // (tests-wasm reads DURABLE_ITERATOR_TEST_SERVER with option_env!).
+    let server = TestServer::start(&ctx.server_binary())?;
     let chromedriver =
         which("chromedriver").unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
     run(cargo(&ctx.root)
         .env("CHROMEDRIVER", chromedriver)
-        .env("DURABLE_ITERATOR_SERVER_BIN", ctx.server_binary())
+        .env("DURABLE_ITERATOR_TEST_SERVER", &server.url)
         .args([
             "test",
             "--locked",
