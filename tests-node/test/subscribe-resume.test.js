@@ -11,6 +11,7 @@ import {
   createObjectClient,
   idRange,
   openSocket,
+  recordFrames,
   takeEvents,
   withTimeout,
 } from '../lib/clients.js'
@@ -27,6 +28,19 @@ after(async () => {
   await Promise.all(sockets.map(closeSocket))
   await server?.stop()
 })
+
+/** Payload size asked of `/test/publish`; its events are `{seq, pad}` of exactly this JSON size. */
+const SIZE = 40
+
+/** The events of one `/test/publish` burst: consecutive ids, and seq 1..N with the right size. */
+function assertBurst(events, receipt) {
+  assert.deepEqual(events.map(e => e.id), idRange(receipt.firstId, receipt.lastId))
+  events.forEach((event, index) => {
+    assert.equal(event.value.seq, index + 1, `event ${event.id} carries its place in the burst`)
+    assert.match(event.value.pad, /^x*$/)
+    assert.equal(JSON.stringify(event.value).length, SIZE)
+  })
+}
 
 async function connect(id, token) {
   const socket = await openSocket(server, { id, token })
@@ -59,16 +73,10 @@ test('subscribe, receive, drop, resume with lastEventId: nothing lost or duplica
   const live = await first.client.subscribe()
   const beforeDrop = await server.waitSubscribed(id)
 
-  const batch1 = await server.publish({ count: 4, size: 24 })
+  const batch1 = await server.publish({ count: 4, size: SIZE })
   assert.equal(batch1.published, 4)
   const received1 = await takeEvents(live, 4)
-  assert.deepEqual(received1.map(e => e.id), idRange(batch1.firstId, batch1.lastId))
-  for (const event of received1) {
-    assert.equal(typeof event.value, 'object', 'event payload is an object')
-    assert.equal(typeof event.value.message, 'string', 'event payload has a message')
-  }
-  // Distinct payloads: the test can tell events apart by content, not only by id.
-  assert.equal(new Set(received1.map(e => JSON.stringify(e.value))).size, 4)
+  assertBurst(received1, batch1)
 
   // 2. Abrupt drop: the open stream fails on the client. The rejection is awaited only after
   //    the drop call returns, so its handler is attached first (no unhandled rejection).
@@ -79,7 +87,7 @@ test('subscribe, receive, drop, resume with lastEventId: nothing lost or duplica
 
   // 3. Events published while nobody is connected; enough to cross id 10, where a text-order
   //    replay ("10" < "5") would show up as a wrong order.
-  const batch2 = await server.publish({ count: 9, size: 24 })
+  const batch2 = await server.publish({ count: 9, size: SIZE })
   assert.equal(batch2.published, 9)
   assert.equal(Number(batch2.firstId), Number(batch1.lastId) + 1, 'ids continue across the drop')
 
@@ -88,15 +96,15 @@ test('subscribe, receive, drop, resume with lastEventId: nothing lost or duplica
   const second = await connect(id, token)
   const resumed = await second.client.subscribe(undefined, { lastEventId: lastSeen })
   const replayed = await takeEvents(resumed, 9)
-  assert.deepEqual(replayed.map(e => e.id), idRange(batch2.firstId, batch2.lastId))
+  assertBurst(replayed, batch2)
 
   const afterDrop = await server.waitSubscribed(id)
   assert.notEqual(afterDrop.conn, beforeDrop.conn, 'a new connection serial after the reconnect')
 
   // 5. Live again, and the next event is exactly the next id: no duplicate of a replayed one.
-  const batch3 = await server.publish({ count: 2, size: 24 })
+  const batch3 = await server.publish({ count: 2, size: SIZE })
   const received3 = await takeEvents(resumed, 2)
-  assert.deepEqual(received3.map(e => e.id), idRange(batch3.firstId, batch3.lastId))
+  assertBurst(received3, batch3)
   assert.equal(Number(batch3.firstId), Number(batch2.lastId) + 1)
 
   const all = [...received1, ...replayed, ...received3].map(e => e.id)
@@ -121,4 +129,35 @@ test('subscribe without lastEventId gets only live events; resume from 0 replays
   const history = await historian.client.subscribe(undefined, { lastEventId: '0' })
   const all = await takeEvents(history, Number(batch.lastId))
   assert.deepEqual(all.map(e => e.id), idRange(1, batch.lastId))
+})
+
+test('frames match upstream; return() aborts the stream and the server stops sending', { timeout: 10_000 }, async () => {
+  const { client: app } = createAppClient(server)
+  const token = await app.onMessage()
+  const id = randomUUID()
+  const socket = await openSocket(server, { id, token })
+  sockets.push(socket)
+  const { websocket, sent, received } = recordFrames(socket)
+  const client = createObjectClient(websocket)
+
+  const events = await client.subscribe()
+  await server.waitSubscribed(id)
+  const burst = await server.publish({ count: 1, size: SIZE })
+  const [event] = await takeEvents(events, 1)
+  assert.deepEqual(sent.map(frame => JSON.parse(frame)), [{ i: '1', p: { u: '/subscribe', b: {} } }])
+  assert.deepEqual(received.map(frame => JSON.parse(frame)), [
+    { i: '1', p: { h: { 'content-type': 'text/event-stream' } } },
+    { i: '1', t: 3, p: { e: 'message', d: { json: event.value }, m: { id: String(burst.firstId) } } },
+  ])
+
+  // return() sends an abort for the stream's id...
+  await events.return()
+  assert.deepEqual(JSON.parse(sent.at(-1)), { i: '1', t: 4 })
+  // ...after which a published event no longer reaches this socket: the ping's answer is the
+  // next frame on it (upstream's object would keep sending events for the aborted id).
+  await server.publish({ count: 1, size: SIZE })
+  const before = received.length
+  assert.equal(await client.call({ path: ['routerClient', 'ping'], input: null }), 'pong')
+  assert.deepEqual(received.slice(before).map(frame => JSON.parse(frame)), [{ i: '2', p: { b: { json: 'pong' } } }])
+  assert.equal((await server.sockets()).find(s => s.id === id).subscribed, false, 'no longer subscribed')
 })

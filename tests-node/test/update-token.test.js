@@ -52,7 +52,7 @@ test('updateToken keeps the same socket and replaces exp; mismatches are refused
 
   const id = randomUUID()
   socket = await openSocket(server, { id, token })
-  const { websocket, sent } = recordFrames(socket)
+  const { websocket, sent, received } = recordFrames(socket)
   const client = createObjectClient(websocket)
   const events = await client.subscribe()
   const initial = await server.waitSubscribed(id)
@@ -65,7 +65,10 @@ test('updateToken keeps the same socket and replaces exp; mismatches are refused
   assert.ok(renewedPayload.exp > payload.exp, 'the renewed token expires later')
   const output = await client.updateToken({ token: renewed })
   assert.equal(output, undefined)
-  assert.deepEqual(JSON.parse(sent.at(-1)).p, { u: '/updateToken', b: { json: { token: renewed } } })
+  const request = JSON.parse(sent.at(-1))
+  assert.deepEqual(request.p, { u: '/updateToken', b: { json: { token: renewed } } })
+  // Upstream answers a successful update with an empty body and no status.
+  assert.deepEqual(JSON.parse(received.at(-1)), { i: request.i, p: { b: {} } })
 
   const updated = (await server.sockets()).find(s => s.id === id)
   assert.equal(updated.conn, initial.conn, 'same connection serial: the socket stayed open')
