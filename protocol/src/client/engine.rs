@@ -136,6 +136,8 @@ impl Engine {
             outputs: VecDeque::new(),
             options,
         };
+        // The first state is reported even though `connect` finds it unchanged.
+        engine.push(Output::State(engine.state.clone()));
         engine.schedule_refresh(now);
         engine.connect(now);
         Ok(engine)
