@@ -83,7 +83,7 @@ fn upstream_duplicate_transcript_loses_nothing_and_repeats_nothing() {
                 };
                 sim.receive(rebuilt);
             }
-            Some("close") if record["code"] == 1000 => sim.engine.stop(sim.now),
+            Some("close") if record["code"] == 1000 => sim.stop(),
             Some("close") => {
                 let reason = record["reason"].as_str().unwrap_or_default();
                 sim.closed(record["code"].as_u64().unwrap() as u16, reason);

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use durable_iterator_protocol::client::{
-    upgrade_url, CallId, ConnectionState, Engine, EngineOptions, Input, Instant, Output, SocketId,
+    upgrade_url, CallId, CallRequest, ConnectionState, Engine, EngineOptions, Input, Instant,
+    Output, SocketId,
 };
 use durable_iterator_protocol::consts::LAST_EVENT_ID_HEADER;
 use durable_iterator_protocol::{
@@ -121,6 +122,22 @@ impl Sim {
 
     pub fn input(&mut self, input: Input) {
         self.engine.handle_input(input, self.now);
+        self.pump();
+    }
+
+    pub fn call(&mut self, request: CallRequest) -> Result<CallId, Error> {
+        let result = self.engine.call(request, self.now);
+        self.pump();
+        result
+    }
+
+    pub fn abort_call(&mut self, call: CallId) {
+        self.engine.abort_call(call, self.now);
+        self.pump();
+    }
+
+    pub fn stop(&mut self) {
+        self.engine.stop(self.now);
         self.pump();
     }
 
