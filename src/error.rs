@@ -33,9 +33,25 @@ pub enum Error {
         /// What was wrong with the token.
         reason: String,
     },
-    /// Bad data from the server or from the caller.
+    /// Bad data from the server or from the caller, or an engine decision such as
+    /// `TokenExpired` or `RpcNotAllowed`.
     #[error(transparent)]
     Protocol(#[from] durable_iterator_protocol::Error),
+    /// An option has a value the client cannot use.
+    #[error("invalid option: {reason}")]
+    Options {
+        /// What was wrong.
+        reason: String,
+    },
+    /// An event or answer did not deserialize into the requested Rust type.
+    #[error("cannot decode into the requested type: {reason}")]
+    Decode {
+        /// The deserializer's message.
+        reason: String,
+    },
+    /// A second `next()` was started while one was still pending.
+    #[error("another next() is already pending on this iterator")]
+    Busy,
 }
 
 impl Error {
@@ -47,7 +63,20 @@ impl Error {
             Error::Network(_) => "NETWORK_ERROR",
             Error::Aborted => "ABORTED",
             Error::InvalidToken { .. } => "INVALID_TOKEN",
-            Error::Protocol(_) => "PROTOCOL_ERROR",
+            Error::Protocol(durable_iterator_protocol::Error::Rpc(error)) => &error.code,
+            Error::Protocol(error) => error.code(),
+            Error::Options { .. } => "INVALID_OPTION",
+            Error::Decode { .. } => "DECODE_ERROR",
+            Error::Busy => "BUSY",
+        }
+    }
+
+    /// The oRPC error the server answered with, if that is what this is.
+    pub fn rpc(&self) -> Option<&OrpcError> {
+        match self {
+            Error::Rpc(error) => Some(error),
+            Error::Protocol(durable_iterator_protocol::Error::Rpc(error)) => Some(error),
+            _ => None,
         }
     }
 }

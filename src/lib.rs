@@ -6,10 +6,14 @@
 #![deny(missing_docs)]
 
 #[cfg(target_arch = "wasm32")]
-#[allow(dead_code)] // Used by the browser driver, which lands with the client-engine work.
+mod clock;
+#[cfg(target_arch = "wasm32")]
+pub mod driver;
+#[cfg(target_arch = "wasm32")]
+pub mod js_api;
+#[cfg(target_arch = "wasm32")]
 mod page;
 #[cfg(target_arch = "wasm32")]
-#[allow(dead_code)] // Used by the browser driver, which lands with the client-engine work.
 mod socket;
 
 pub mod error;

@@ -2,7 +2,8 @@
 //! a visible page means "try now" instead of waiting out a long backoff, and being offline
 //! means "do not burn attempts". Listeners are owned and removed when [`PageSignals`] drops.
 
-use futures_channel::mpsc::UnboundedSender;
+use std::rc::Rc;
+
 use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 
@@ -25,7 +26,7 @@ pub struct PageSignals {
 impl PageSignals {
     /// Listens on the current window and document, when there are any (there are none in a
     /// worker or in Node, where this quietly listens to nothing).
-    pub fn listen(sink: UnboundedSender<PageSignal>) -> Self {
+    pub fn listen(sink: Rc<dyn Fn(PageSignal)>) -> Self {
         let mut listeners = Vec::new();
         let global = js_sys::global();
         if let Some(window) = global.dyn_ref::<web_sys::Window>() {
@@ -36,7 +37,7 @@ impl PageSignals {
             ] {
                 let sink = sink.clone();
                 listeners.push(EventListener::new(window, name, move |_| {
-                    let _ = sink.unbounded_send(signal);
+                    sink(signal);
                 }));
             }
             if let Some(document) = window.document() {
@@ -46,7 +47,7 @@ impl PageSignals {
                     "visibilitychange",
                     move |_| {
                         if watched.visibility_state() == web_sys::VisibilityState::Visible {
-                            let _ = sink.unbounded_send(PageSignal::Visible);
+                            sink(PageSignal::Visible);
                         }
                     },
                 ));

@@ -2,28 +2,29 @@
 //! the [`BrowserSocket`], and dropping it detaches them and closes the connection, so a
 //! reconnect can never leave a stale socket feeding events into the engine.
 
-use futures_channel::mpsc::UnboundedSender;
+use std::rc::Rc;
+
+use durable_iterator_protocol::client::SocketId;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-/// What a socket reports, tagged with the connection serial so events of an old socket that
-/// were already queued when it was replaced can be recognised and ignored.
+/// What a socket reports, tagged with the engine's name for it so events of a socket that was
+/// already replaced are recognised (and ignored by the engine).
 #[derive(Debug)]
 pub enum SocketEvent {
     /// The connection is open.
-    Opened { serial: u64 },
+    Opened(SocketId),
     /// A text frame arrived.
-    Text { serial: u64, text: String },
+    Text(SocketId, String),
     /// A binary frame arrived.
-    Binary { serial: u64, bytes: Vec<u8> },
+    Binary(SocketId, Vec<u8>),
     /// The connection closed (or failed to open: browsers report that as a close, code 1006).
-    Closed {
-        serial: u64,
-        code: u16,
-        reason: String,
-    },
+    Closed(SocketId, u16, String),
 }
+
+/// Where a socket's events go.
+pub type SocketSink = Rc<dyn Fn(SocketEvent)>;
 
 /// One open (or opening) WebSocket with its handlers.
 pub struct BrowserSocket {
@@ -35,42 +36,42 @@ pub struct BrowserSocket {
 }
 
 impl BrowserSocket {
-    /// Opens a socket to `url`; its events go to `events`, tagged with `serial`.
+    /// Opens a socket to `url`; its events go to `sink`, tagged with `id`. `constructor` is a
+    /// `WebSocket`-compatible class for hosts without a global one (Node: the `ws` package).
     pub fn open(
         url: &str,
-        serial: u64,
-        events: UnboundedSender<SocketEvent>,
+        id: SocketId,
+        constructor: Option<&js_sys::Function>,
+        sink: SocketSink,
     ) -> Result<Self, JsValue> {
-        let socket = WebSocket::new(url)?;
+        let socket: WebSocket = match constructor {
+            Some(class) => {
+                js_sys::Reflect::construct(class, &js_sys::Array::of1(&JsValue::from_str(url)))?
+                    .unchecked_into()
+            }
+            None => WebSocket::new(url)?,
+        };
         socket.set_binary_type(BinaryType::Arraybuffer);
 
-        let sender = events.clone();
+        let events = sink.clone();
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            let _ = sender.unbounded_send(SocketEvent::Opened { serial });
+            events(SocketEvent::Opened(id));
         });
-        let sender = events.clone();
+        let events = sink.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             let message = if let Some(text) = data.as_string() {
-                SocketEvent::Text { serial, text }
+                SocketEvent::Text(id, text)
             } else if let Ok(buffer) = data.dyn_into::<js_sys::ArrayBuffer>() {
-                SocketEvent::Binary {
-                    serial,
-                    bytes: js_sys::Uint8Array::new(&buffer).to_vec(),
-                }
+                SocketEvent::Binary(id, js_sys::Uint8Array::new(&buffer).to_vec())
             } else {
                 return;
             };
-            let _ = sender.unbounded_send(message);
+            events(message);
         });
         // A failed open fires `error` and then `close` (code 1006): `close` alone is enough.
-        let sender = events;
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            let _ = sender.unbounded_send(SocketEvent::Closed {
-                serial,
-                code: event.code(),
-                reason: event.reason(),
-            });
+            sink(SocketEvent::Closed(id, event.code(), event.reason()));
         });
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -102,11 +103,6 @@ impl BrowserSocket {
             };
             let _ = self.socket.close_with_code_and_reason(code, reason);
         }
-    }
-
-    /// Bytes queued by `send` that the browser has not put on the wire yet.
-    pub fn buffered_amount(&self) -> u32 {
-        self.socket.buffered_amount()
     }
 }
 
