@@ -398,3 +398,25 @@ fn a_refresh_answer_after_stop_is_ignored() {
     assert!(sim.take().is_empty());
     assert_eq!(sim.engine.poll_timeout(), None);
 }
+
+#[test]
+fn a_1008_racing_a_token_update_reconnects_with_the_fresh_token() {
+    let mut sim = Sim::new(
+        refreshing(secs(60)),
+        token_with("r", None, &[], Y2000, 600.0),
+        None,
+    );
+    sim.connect_and_subscribe();
+    sim.advance(secs(540));
+    let fresh = token_with("r", None, &[], Y2000 + 540.0, 600.0);
+    sim.input(Input::Refreshed(Ok(fresh.clone())));
+    assert_eq!(update_requests(&sim).len(), 1);
+    // The object closes on the old token before the update arrives.
+    sim.closed(1008, "Token expired");
+    assert!(matches!(sim.log.last(), Some(Output::OpenSocket { token, .. }) if *token == fresh));
+    assert_eq!(refresh_requests(&sim), 1);
+    assert_eq!(
+        sim.engine.state(),
+        &ConnectionState::Connecting { attempt: 0 }
+    );
+}

@@ -68,9 +68,16 @@ impl Engine {
             }
             Link::Open(open) if open.socket == socket => {
                 if code == CLOSE_CODE_TOKEN_EXPIRED {
+                    // The object closed on the token it held; if a fresher one already
+                    // arrived (its `/updateToken` was too late), reconnecting with it is enough.
+                    let newer_token = open.socket_payload != self.token.payload;
                     self.link = Link::Waiting { until: now };
                     self.fail_calls_in_flight(code, &reason, now);
-                    self.token_unusable(code, reason, now);
+                    if newer_token && !self.token_expired(now) {
+                        self.connect(now);
+                    } else {
+                        self.token_unusable(code, reason, now);
+                    }
                 } else {
                     self.socket_lost(code, reason, now);
                 }
@@ -110,7 +117,7 @@ impl Engine {
             // Browsers hide the 401 of a refused upgrade: after a few failed opens in a row,
             // get a fresh token while the reconnects go on (the object may just be down).
             self.failed_opens = 0;
-            self.request_refresh(now);
+            self.refresh_soon(now);
         }
         self.attempt = self.attempt.saturating_add(1);
         if self

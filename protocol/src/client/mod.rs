@@ -7,6 +7,33 @@
 //! against the upstream object's text-ordered replay; exactly-once delivery of event ids;
 //! token refresh over `/updateToken` or by reconnecting; ending with `TokenExpired` instead of
 //! looping on a dead token; liveness probes; RPC calls gated by the token's `rpc` list.
+//!
+//! A driver is a loop around four calls:
+//!
+//! ```
+//! use durable_iterator_protocol::client::{upgrade_url, Engine, EngineOptions, Input, Instant, Output};
+//! # use durable_iterator_protocol::{sign_token, TokenPayload};
+//! # let token = sign_token(&TokenPayload::new("room", 1_700_000_000.0, 3600.0), "secret");
+//! let now = Instant::ZERO; // the driver's monotonic clock, e.g. performance.now()
+//! let mut engine = Engine::new(EngineOptions::default(), "random-uuid".into(), 7, token, None, now)?;
+//! while let Some(output) = engine.poll_output() {
+//!     match output {
+//!         Output::OpenSocket { socket, token, payload } => {
+//!             // The caller's URL option may depend on `payload`.
+//!             let url = upgrade_url("wss://example.com/room", engine.client_id(), &token);
+//!             // Open a WebSocket to `url`; later report what it does:
+//!             // engine.handle_input(Input::SocketOpened { socket }, now), SocketFrame, SocketClosed.
+//!             # let _ = (socket, url, payload, Input::Online);
+//!         }
+//!         Output::Event(event) => { /* yield event.data */ }
+//!         Output::Ended(_) => break,
+//!         _ => { /* send, close, refresh, settle calls, show state */ }
+//!     }
+//! }
+//! // Then arm one timer for `engine.poll_timeout()` that calls `engine.handle_timeout(now)`,
+//! // and drain `poll_output` again after every input and timeout.
+//! # Ok::<(), durable_iterator_protocol::Error>(())
+//! ```
 
 mod backoff;
 mod calls;

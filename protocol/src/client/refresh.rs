@@ -97,6 +97,19 @@ impl Engine {
         }
     }
 
+    /// Asks for a refresh now, or as soon as the least gap between refreshes allows.
+    pub(super) fn refresh_soon(&mut self, now: Instant) {
+        if self.refresh.in_flight {
+            return;
+        }
+        let at = self.earliest_refresh(now);
+        if at <= now {
+            self.request_refresh(now);
+        } else {
+            self.refresh.due = Some(self.refresh.due.map_or(at, |due| due.min(at)));
+        }
+    }
+
     pub(super) fn request_refresh(&mut self, now: Instant) {
         if self.refresh.in_flight {
             return;
@@ -120,14 +133,7 @@ impl Engine {
         }
         self.link = Link::AwaitingToken;
         self.set_state(ConnectionState::Refreshing);
-        if !self.refresh.in_flight {
-            let at = self.earliest_refresh(now);
-            if at <= now {
-                self.request_refresh(now);
-            } else {
-                self.refresh.due = Some(at);
-            }
-        }
+        self.refresh_soon(now);
     }
 
     pub(super) fn on_refreshed(&mut self, result: Result<String, String>, now: Instant) {
