@@ -125,11 +125,18 @@ impl Driver {
         let me = driver.me.clone();
         let page = PageSignals::listen(Rc::new(move |signal| {
             if let Some(driver) = me.upgrade() {
-                driver.input(match signal {
-                    PageSignal::Online => Input::Online,
-                    PageSignal::Offline => Input::Offline,
-                    PageSignal::Visible => Input::Wake,
-                });
+                match signal {
+                    PageSignal::Online => driver.input(Input::Online),
+                    PageSignal::Offline => driver.input(Input::Offline),
+                    PageSignal::Visible => {
+                        // A page that slept may have missed `online`; `Wake` alone does not
+                        // clear the engine's offline state.
+                        if !PageSignals::is_offline() {
+                            driver.input(Input::Online);
+                        }
+                        driver.input(Input::Wake);
+                    }
+                }
             }
         }));
         driver.inner.borrow_mut().page = Some(page);

@@ -10,7 +10,11 @@ mod clock;
 #[cfg(target_arch = "wasm32")]
 pub mod driver;
 #[cfg(target_arch = "wasm32")]
+mod iterator;
+#[cfg(target_arch = "wasm32")]
 pub mod js_api;
+#[cfg(target_arch = "wasm32")]
+mod options;
 #[cfg(target_arch = "wasm32")]
 mod page;
 #[cfg(target_arch = "wasm32")]
@@ -20,4 +24,11 @@ pub mod error;
 #[cfg(target_arch = "wasm32")]
 pub mod link;
 
+pub use durable_iterator_protocol::client::ConnectionState;
+#[cfg(target_arch = "wasm32")]
+pub use driver::Notice;
 pub use error::Error;
+#[cfg(target_arch = "wasm32")]
+pub use iterator::{DurableIterator, Rpc};
+#[cfg(target_arch = "wasm32")]
+pub use options::{ObjectUrl, Options};

@@ -1,0 +1,241 @@
+//! The Rust API: a durable iterator is a `futures::Stream` of typed events with typed RPC
+//! calls, ready to feed a Leptos or Yew signal.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use durable_iterator_protocol::client::{CallRequest, ConnectionState, Event};
+use durable_iterator_protocol::{RichBody, TokenPayload};
+use futures_core::Stream;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::driver::{Driver, DriverConfig, EventStream, RefreshFn};
+use crate::error::Error;
+use crate::link::{ProcedureCall, ProcedureOutput};
+use crate::options::Options;
+
+/// A live durable iterator yielding events of type `T` (use `serde_json::Value` for
+/// untyped events). Dropping it stops it.
+pub struct DurableIterator<T> {
+    driver: Rc<Driver>,
+    events: EventStream,
+    last_event_id: Option<String>,
+    _events_of: PhantomData<fn() -> T>,
+}
+
+impl<T> DurableIterator<T> {
+    /// Calls the procedure of `options` and opens the durable iterator it returns. Fails with
+    /// `INVALID_TOKEN` when the output is not a durable iterator.
+    pub async fn connect(options: Options) -> Result<Self, Error> {
+        let call = ProcedureCall {
+            base_url: options.rpc_url.clone(),
+            path: options.procedure.clone(),
+            body: options.input.to_json_string(),
+            headers: options.headers.clone(),
+            last_event_id: options.last_event_id.clone(),
+        };
+        let token = expect_token(call.send(None).await?, &call.path)?;
+        let refresh: RefreshFn = Rc::new(move || {
+            let call = ProcedureCall {
+                last_event_id: None,
+                ..call.clone()
+            };
+            Box::pin(async move {
+                let output = call.send(None).await.map_err(|e| e.to_string())?;
+                expect_token(output, &call.path).map_err(|e| e.to_string())
+            })
+        });
+        Self::start(token, options, Some(refresh))
+    }
+
+    /// Opens a durable iterator with tokens from `source`, for apps that get tokens some
+    /// other way than the options' procedure: `source` gives the first token now and fresh
+    /// ones when a refresh is due (`Err` carries a reason; the refresh is retried).
+    pub async fn from_token_source<F, Fut>(source: F, options: Options) -> Result<Self, Error>
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<String, String>> + 'static,
+    {
+        let token = source().await.map_err(|reason| Error::InvalidToken {
+            procedure: "token source".to_owned(),
+            reason,
+        })?;
+        let refresh: RefreshFn = Rc::new(move || Box::pin(source()));
+        Self::start(token, options, Some(refresh))
+    }
+
+    /// Opens a durable iterator from a token obtained some other way; the options' procedure
+    /// is not called, so the token cannot be refreshed.
+    pub fn from_token(token: String, options: Options) -> Result<Self, Error> {
+        Self::start(token, options, None)
+    }
+
+    fn start(token: String, options: Options, refresh: Option<RefreshFn>) -> Result<Self, Error> {
+        let mut engine = options.engine;
+        if refresh.is_none() {
+            engine.refresh_before_expire = None;
+        }
+        let object_url = options.object_url;
+        let config = DriverConfig {
+            url: Rc::new(move |payload| Ok(object_url(payload))),
+            refresh,
+            websocket: None,
+            on_notice: options.on_notice,
+        };
+        let (driver, events) =
+            Driver::start(engine, token, options.last_event_id.clone(), config)?;
+        Ok(DurableIterator {
+            driver,
+            events,
+            last_event_id: options.last_event_id,
+            _events_of: PhantomData,
+        })
+    }
+
+    /// A call of the object method at `path` (`["routerClient", "echo"]`), allowed only when
+    /// the current token's `rpc` list names `path[0]`.
+    pub fn rpc<S: Into<String>>(&self, path: impl IntoIterator<Item = S>) -> Rpc {
+        Rpc {
+            driver: self.driver.clone(),
+            path: path.into_iter().map(Into::into).collect(),
+            retries: 0,
+            retry_delay: Duration::from_secs(2),
+        }
+    }
+
+    /// The connection state now.
+    pub fn state(&self) -> ConnectionState {
+        self.driver.with_engine(|engine| engine.state().clone())
+    }
+
+    /// The id of the last event this stream yielded.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// The id this iterator's socket presents to the object (random, fixed for its life).
+    pub fn client_id(&self) -> String {
+        self.driver.with_engine(|engine| engine.client_id().to_owned())
+    }
+
+    /// The payload of the token in use.
+    pub fn token_payload(&self) -> TokenPayload {
+        self.driver.with_engine(|engine| engine.token_payload().clone())
+    }
+
+    /// Stops the iterator: the socket closes, timers go, the stream ends.
+    pub fn close(&self) {
+        self.driver.stop();
+    }
+
+    /// The next raw event (id and rich-JSON body), without decoding.
+    pub fn poll_next_raw(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        let polled = Pin::new(&mut self.events).poll_next(cx);
+        if let Poll::Ready(Some(Ok(event))) = &polled {
+            if let Some(id) = &event.id {
+                self.last_event_id = Some(id.clone());
+            }
+        }
+        polled
+    }
+}
+
+fn expect_token(output: ProcedureOutput, path: &[String]) -> Result<String, Error> {
+    match output {
+        ProcedureOutput::DurableIterator(token) => Ok(token),
+        ProcedureOutput::Plain(_) => Err(Error::InvalidToken {
+            procedure: path.join("."),
+            reason: "the response is not marked as a durable iterator".to_owned(),
+        }),
+    }
+}
+
+/// Decodes a rich-JSON body into `T`.
+pub(crate) fn decode<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
+    let plain = RichBody::from_json_str(body)?.into_plain()?;
+    serde_json::from_value(plain.unwrap_or(serde_json::Value::Null)).map_err(|e| Error::Decode {
+        reason: e.to_string(),
+    })
+}
+
+impl<T: DeserializeOwned> Stream for DurableIterator<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        this.poll_next_raw(cx)
+            .map(|item| item.map(|event| event.and_then(|event| decode(event.data.get()))))
+    }
+}
+
+impl<T> Drop for DurableIterator<T> {
+    fn drop(&mut self) {
+        self.driver.stop();
+    }
+}
+
+/// A typed RPC call on the iterator's socket.
+pub struct Rpc {
+    driver: Rc<Driver>,
+    path: Vec<String>,
+    retries: u32,
+    retry_delay: Duration,
+}
+
+impl Rpc {
+    /// Retry a failed call `retries` more times, `delay` apart. Default: no retry, 2 s.
+    pub fn retries(mut self, retries: u32, delay: Duration) -> Self {
+        self.retries = retries;
+        self.retry_delay = delay;
+        self
+    }
+
+    /// Calls with `input`; dropping the future aborts the call.
+    pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(self, input: &I) -> Result<O, Error> {
+        let value = serde_json::to_value(input).map_err(|e| Error::Options {
+            reason: format!("input does not serialize: {e}"),
+        })?;
+        self.send(Some(RichBody::plain(value))).await
+    }
+
+    /// Calls without input (`undefined`).
+    pub async fn call_without_input<O: DeserializeOwned>(self) -> Result<O, Error> {
+        self.send(None).await
+    }
+
+    async fn send<O: DeserializeOwned>(self, input: Option<RichBody>) -> Result<O, Error> {
+        let request = CallRequest::new(self.path, input).with_retries(self.retries, self.retry_delay);
+        let (call, receiver) = self.driver.call(request)?;
+        let guard = AbortOnDrop {
+            driver: &self.driver,
+            call: Some(call),
+        };
+        let answer = receiver.await;
+        guard.disarm();
+        let body = answer.map_err(|_| Error::Protocol(durable_iterator_protocol::Error::IteratorEnded))??;
+        decode(body.get())
+    }
+}
+
+struct AbortOnDrop<'a> {
+    driver: &'a Rc<Driver>,
+    call: Option<durable_iterator_protocol::client::CallId>,
+}
+
+impl AbortOnDrop<'_> {
+    fn disarm(mut self) {
+        self.call = None;
+    }
+}
+
+impl Drop for AbortOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(call) = self.call.take() {
+            self.driver.abort_call(call);
+        }
+    }
+}
