@@ -68,6 +68,9 @@ pub struct DriverConfig {
     pub websocket: Option<js_sys::Function>,
     /// Connection notices.
     pub on_notice: Option<NoticeFn>,
+    /// The id the socket presents to the object; `None` draws `crypto.randomUUID()`. It must
+    /// be unguessable: the object recognises the client by it.
+    pub client_id: Option<String>,
 }
 
 /// Events as the driver yields them; an `Err` is the last item.
@@ -98,8 +101,11 @@ impl Driver {
         last_event_id: Option<String>,
         config: DriverConfig,
     ) -> Result<(Rc<Driver>, EventStream), Error> {
-        let client_id = clock::random_client_id()
-            .map_err(|e| Error::Network(format!("crypto.randomUUID failed: {e:?}")))?;
+        let client_id = match config.client_id.clone() {
+            Some(id) => id,
+            None => clock::random_client_id()
+                .map_err(|e| Error::Network(format!("crypto.randomUUID failed: {e:?}")))?,
+        };
         let engine = Engine::new(
             options,
             client_id,

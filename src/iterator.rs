@@ -85,9 +85,9 @@ impl<T> DurableIterator<T> {
             refresh,
             websocket: None,
             on_notice: options.on_notice,
+            client_id: None,
         };
-        let (driver, events) =
-            Driver::start(engine, token, options.last_event_id.clone(), config)?;
+        let (driver, events) = Driver::start(engine, token, options.last_event_id.clone(), config)?;
         Ok(DurableIterator {
             driver,
             events,
@@ -119,12 +119,14 @@ impl<T> DurableIterator<T> {
 
     /// The id this iterator's socket presents to the object (random, fixed for its life).
     pub fn client_id(&self) -> String {
-        self.driver.with_engine(|engine| engine.client_id().to_owned())
+        self.driver
+            .with_engine(|engine| engine.client_id().to_owned())
     }
 
     /// The payload of the token in use.
     pub fn token_payload(&self) -> TokenPayload {
-        self.driver.with_engine(|engine| engine.token_payload().clone())
+        self.driver
+            .with_engine(|engine| engine.token_payload().clone())
     }
 
     /// Stops the iterator: the socket closes, timers go, the stream ends.
@@ -195,7 +197,10 @@ impl Rpc {
     }
 
     /// Calls with `input`; dropping the future aborts the call.
-    pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(self, input: &I) -> Result<O, Error> {
+    pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
+        self,
+        input: &I,
+    ) -> Result<O, Error> {
         let value = serde_json::to_value(input).map_err(|e| Error::Options {
             reason: format!("input does not serialize: {e}"),
         })?;
@@ -208,7 +213,8 @@ impl Rpc {
     }
 
     async fn send<O: DeserializeOwned>(self, input: Option<RichBody>) -> Result<O, Error> {
-        let request = CallRequest::new(self.path, input).with_retries(self.retries, self.retry_delay);
+        let request =
+            CallRequest::new(self.path, input).with_retries(self.retries, self.retry_delay);
         let (call, receiver) = self.driver.call(request)?;
         let guard = AbortOnDrop {
             driver: &self.driver,
@@ -216,7 +222,8 @@ impl Rpc {
         };
         let answer = receiver.await;
         guard.disarm();
-        let body = answer.map_err(|_| Error::Protocol(durable_iterator_protocol::Error::IteratorEnded))??;
+        let body = answer
+            .map_err(|_| Error::Protocol(durable_iterator_protocol::Error::IteratorEnded))??;
         decode(body.get())
     }
 }

@@ -39,7 +39,7 @@ impl WasmIterator {
     /// `onNotice(type, detail)`, `refreshTokenBeforeExpireInSeconds`,
     /// `refreshTokenDelayInSeconds`, `reconnect: {initialDelayMs, maxDelayMs, factor,
     /// connectTimeoutMs, stableAfterMs, maxAttempts}`, `liveness: false | {idleMs, timeoutMs}`,
-    /// `dedupCapacity`.
+    /// `dedupCapacity`, `clientId` (default `crypto.randomUUID()`).
     pub fn start(token: String, config: JsValue) -> Result<WasmIterator, JsValue> {
         let mut options = engine_options(&config).map_err(to_js_error)?;
         let refresh = get(&config, "refresh")
@@ -59,6 +59,7 @@ impl WasmIterator {
                 .dyn_into::<Function>()
                 .ok()
                 .map(notice_fn),
+            client_id: get(&config, "clientId").as_string(),
         };
         let (driver, events) =
             Driver::start(options, token, last_event_id, driver_config).map_err(to_js_error)?;
