@@ -12,8 +12,9 @@
 //! - An idle socket is closed with 1008 "Token expired" when `exp` passes (upstream waits for
 //!   the next message or send); same close code and reason.
 //! - An abort (`t: 4`) of the subscription id ends that stream (upstream keeps sending).
-//! - A socket whose bounded queue overflows is closed with 1013 so it resumes; upstream has
-//!   no such queue (workerd buffers without bound).
+//! - A socket whose bounded queue overflows is closed with 1013 so it resumes (upstream has
+//!   no queue of its own and leaves buffering to the platform).
+//! - A message over `--max-frame-bytes` closes the socket with 1009.
 //! - The client's close frame is answered at once (workerd drops the TCP link ~10 s later).
 //!
 //! ```no_run
@@ -55,7 +56,7 @@ pub use error::{Error, Result};
 pub use hub::Server;
 pub use publish::{PublishOptions, PublishReceipt, Recipients, SocketInfo, SocketView};
 pub use routes::OBJECT_PATH;
-pub use socket::{CLOSE_CODE_GOING_AWAY, CLOSE_CODE_TOO_SLOW};
+pub use socket::{CLOSE_CODE_GOING_AWAY, CLOSE_CODE_TOO_BIG, CLOSE_CODE_TOO_SLOW};
 
 /// The server's routes for `config` (tests start it on port 0). Fails when the configuration
 /// is unsafe (empty signing key) or resume storage cannot be opened.

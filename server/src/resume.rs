@@ -280,6 +280,10 @@ mod tests {
         assert_eq!(store.events_after("c", 0, 10_500).unwrap().len(), 1);
         assert_eq!(store.cleanup(11_001).unwrap(), 1);
         assert!(store.events_after("c", 0, 11_001).unwrap().is_empty());
-        assert_eq!(store.last_id("c").unwrap(), 41, "the id is remembered without its row");
+        assert_eq!(
+            store.last_id("c").unwrap(),
+            41,
+            "the id is remembered without its row"
+        );
     }
 }

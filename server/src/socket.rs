@@ -28,6 +28,8 @@ use crate::peer::{Action, Peer};
 /// Close code for a socket whose queue overflowed: "try again later", i.e. reconnect and
 /// resume from the last event id.
 pub const CLOSE_CODE_TOO_SLOW: u16 = 1013;
+/// Close code for a message over `--max-frame-bytes` (what Cloudflare sends too).
+pub const CLOSE_CODE_TOO_BIG: u16 = 1009;
 /// Close code when the server stops.
 pub const CLOSE_CODE_GOING_AWAY: u16 = 1001;
 
@@ -48,6 +50,8 @@ enum End {
     Gone,
     /// The client sent a close frame.
     ClientClosed,
+    /// The client sent a message larger than the configured limit.
+    TooBig,
     /// The token expired.
     Expired,
     /// The object asked the socket to end.
@@ -96,6 +100,7 @@ async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream
                     Some(Ok(Message::Binary(bytes))) => ClientMessage::decode_binary(&bytes),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) => return End::ClientClosed,
+                    Some(Err(e)) if is_too_big(&e) => return End::TooBig,
                     None | Some(Err(_)) => return End::Gone,
                 };
                 // Checked before anything else, as upstream does on every received message.
@@ -248,6 +253,7 @@ async fn finish(end: End, mut sink: Sink, mut stream: Stream) {
             return;
         }
         End::Expired => (CLOSE_CODE_TOKEN_EXPIRED, CLOSE_REASON_TOKEN_EXPIRED),
+        End::TooBig => (CLOSE_CODE_TOO_BIG, "Message too big"),
         End::Kicked(Kick::TooSlow) => (CLOSE_CODE_TOO_SLOW, "Subscriber too slow, resume later"),
         End::Kicked(Kick::Shutdown) => (CLOSE_CODE_GOING_AWAY, "Server shutting down"),
     };
@@ -267,6 +273,13 @@ async fn finish(end: End, mut sink: Sink, mut stream: Stream) {
         }
     })
     .await;
+}
+
+fn is_too_big(error: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite;
+    std::error::Error::source(error)
+        .and_then(|inner| inner.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|inner| matches!(inner, tungstenite::Error::Capacity(_)))
 }
 
 fn expired(exp: f64) -> bool {

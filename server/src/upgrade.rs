@@ -25,7 +25,7 @@ use crate::socket::{self, Connection};
 pub(crate) const TEXT_PLAIN: &str = "text/plain;charset=UTF-8";
 
 /// Read buffer per socket. Requests are small; tungstenite grows it for larger frames.
-const READ_BUFFER_BYTES: usize = 8 * 1024;
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Handles `GET /chat-room?id=...&token=...`.
 pub(crate) async fn handle(

@@ -319,3 +319,17 @@ async fn closing_the_socket_unregisters_it() {
     assert_eq!(code, 1005);
     server.wait_sockets("no sockets", |s| s.is_empty()).await;
 }
+
+#[tokio::test]
+async fn a_message_over_the_frame_limit_closes_with_1009() {
+    let mut cfg = config();
+    cfg.max_frame_bytes = 2048;
+    let server = TestServer::start(cfg).await;
+    let mut client = server.connect("big").await;
+    let echo = |text: &str| json!({"i": "1", "p": {"u": "/call", "b": {"json": {"path": ["routerClient", "echo"], "input": {"text": text}}}}});
+    client.send_json(echo(&"x".repeat(1500))).await;
+    assert!(client.recv().await.contains("Echo: xxx"));
+    client.send_json(echo(&"x".repeat(4096))).await;
+    let (code, reason) = client.expect_close(common::WAIT).await;
+    assert_eq!((code, reason.as_str()), (1009, "Message too big"));
+}

@@ -205,3 +205,22 @@ async fn pages_on_other_origins_may_call_and_read_the_marker() {
     assert_eq!(response.header("access-control-allow-origin"), Some("*"));
     assert_eq!(response.header("access-control-expose-headers"), Some("*"));
 }
+
+#[tokio::test]
+async fn the_static_directory_is_served_at_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<h1>demo</h1>").unwrap();
+    let mut cfg = config();
+    cfg.static_dir = Some(dir.path().to_path_buf());
+    let server = TestServer::start(cfg).await;
+    let page = server.http("GET", "/", &[], None).await;
+    assert_eq!((page.status, page.body.as_str()), (200, "<h1>demo</h1>"));
+    assert_eq!(
+        server.http("GET", "/missing.js", &[], None).await.status,
+        404
+    );
+    let token = server
+        .http("POST", "/rpc/onMessage", JSON, Some("{}"))
+        .await;
+    assert_eq!(token.header("x-orpc-durable-iterator"), Some("1"));
+}
