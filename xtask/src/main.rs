@@ -62,10 +62,11 @@ struct Options {
     server_args: Vec<String>,
 }
 
-/// Parses `rest` into [`Options`] (rejecting anything unknown with the usage) and runs `f`.
+/// Parses `rest` into [`Options`] (rejecting anything unknown with the usage) and runs `f`;
+/// `--addr` and `-- SERVER-ARGS` are accepted only with `demo_options`.
 fn with_options(
     rest: &[String],
-    allow_addr: bool,
+    demo_options: bool,
     f: impl FnOnce(Options) -> ExitCode,
 ) -> ExitCode {
     let mut opts = Options {
@@ -77,10 +78,10 @@ fn with_options(
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--skip-install" => opts.skip_install = true,
-            "--" if allow_addr => {
+            "--" if demo_options => {
                 opts.server_args = it.by_ref().cloned().collect();
             }
-            "--addr" if allow_addr => match it.next() {
+            "--addr" if demo_options => match it.next() {
                 Some(addr) => opts.addr = addr.clone(),
                 None => {
                     eprintln!("--addr needs a value, e.g. --addr 127.0.0.1:8787");
@@ -108,12 +109,11 @@ fn install(ctx: &Ctx, opts: &Options) -> cmd::Result {
 fn test(opts: &Options) -> ExitCode {
     let ctx = Ctx::new();
     let started = Instant::now();
-    let install_started = Instant::now();
     if let Err(e) = install(&ctx, opts) {
         eprintln!("\nerror: prerequisites: {e}");
         return ExitCode::FAILURE;
     }
-    let install_took = install_started.elapsed();
+    let install_took = started.elapsed();
     let (outcomes, passed) = steps::run_all(&ctx, TEST_STEPS);
     let line = format!(
         "prerequisites {}, {}",
