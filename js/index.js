@@ -57,6 +57,9 @@ function toError(raw) {
   return new DurableIteratorError('UNKNOWN', String(raw), { cause: raw })
 }
 
+/** @internal Lets the oRPC adapter turn errors into `ORPCError`s. */
+export const MAP_ERROR = Symbol('durable-iterator-wasm:mapError')
+
 const STATE_EVENTS = new Set(['connecting', 'open', 'reconnecting', 'offline', 'refreshing', 'closed'])
 
 /**
@@ -68,6 +71,8 @@ class DurableIterator extends EventTarget {
   #core
   #custom
   #retryDelayMs
+  #interceptors
+  #mapError
   #batch = []
   #index = 0
   #done = false
@@ -75,10 +80,12 @@ class DurableIterator extends EventTarget {
   #waiting = 0
   #lastEventId
 
-  constructor(custom, retryDelayMs) {
+  constructor(custom, retryDelayMs, interceptors, mapError) {
     super()
     this.#custom = custom
     this.#retryDelayMs = retryDelayMs
+    this.#interceptors = interceptors
+    this.#mapError = mapError
   }
 
   /** @internal */
@@ -134,7 +141,7 @@ class DurableIterator extends EventTarget {
     }
     catch (error) {
       this.#done = true
-      throw toError(error)
+      throw this.#mapError(toError(error))
     }
     if (text === null) {
       this.#done = true
@@ -179,17 +186,20 @@ class DurableIterator extends EventTarget {
   }
 
   /** @internal */
-  async call(path, input, options = {}) {
-    const retries = options.context?.retry ?? 0
-    const delay = options.context?.retryDelay ?? this.#retryDelayMs
-    const body = encodeBody(input, this.#custom)
-    try {
-      const text = await this.#core.call(path, body, retries, delay, options.signal ?? undefined)
-      return decodeBody(text, this.#custom)
+  call(path, input, options = {}) {
+    const main = async ({ path, input, context, signal }) => {
+      const retries = context?.retry ?? 0
+      const delay = context?.retryDelay ?? this.#retryDelayMs
+      const body = encodeBody(input, this.#custom)
+      try {
+        const text = await this.#core.call(path, body, retries, delay, signal ?? undefined)
+        return decodeBody(text, this.#custom)
+      }
+      catch (error) {
+        throw this.#mapError(toError(error))
+      }
     }
-    catch (error) {
-      throw toError(error)
-    }
+    return intercept(this.#interceptors, { path, input, context: options.context ?? {}, signal: options.signal }, main)
   }
 
   /** @internal */
@@ -208,6 +218,17 @@ if (typeof Symbol.asyncDispose === 'symbol') {
   DurableIterator.prototype[Symbol.asyncDispose] = function dispose() {
     return this.return()
   }
+}
+
+/**
+ * Runs oRPC-style interceptors (`({ next, ...options }) => next()`) around `main`.
+ * @param {ReadonlyArray<Function>} interceptors
+ */
+function intercept(interceptors, options, main) {
+  const step = (index, current) => index < interceptors.length
+    ? interceptors[index]({ ...current, next: (next = current) => step(index + 1, next) })
+    : main(current)
+  return step(0, options)
 }
 
 // Names that must keep their iterator meaning even if a token allowed them as methods:
@@ -251,7 +272,12 @@ export async function fromToken(token, options) {
   const getToken = typeof token === 'function' ? token : undefined
   const first = getToken ? await getToken() : token
   if (signal?.aborted) throw new DurableIteratorError('ABORTED', 'aborted', { cause: signal.reason })
-  const iterator = new DurableIterator(options.customJsonSerializers ?? [], (options.rpcRetryDelayInSeconds ?? 2) * 1000)
+  const iterator = new DurableIterator(
+    options.customJsonSerializers ?? [],
+    (options.rpcRetryDelayInSeconds ?? 2) * 1000,
+    options.interceptors ?? [],
+    options[MAP_ERROR] ?? (error => error),
+  )
   let core
   try {
     core = WasmIterator.start(first, {
