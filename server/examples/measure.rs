@@ -37,13 +37,15 @@ impl Drop for Running {
 }
 
 fn start(bin: &str, resume: bool) -> Running {
+    // MEASURE_DB=<file> measures resume on a SQLite file instead of in memory.
+    let db = std::env::var("MEASURE_DB").unwrap_or_else(|_| ":memory:".to_owned());
     let mut args = vec![
         "--addr",
         "127.0.0.1:0",
         "--signing-key",
         KEY,
         "--db",
-        ":memory:",
+        &db,
         "--test-endpoints",
     ];
     if resume {

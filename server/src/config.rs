@@ -159,7 +159,8 @@ pub struct Cli {
     ///        (ids are decimal strings, null when resume is off);
     ///   POST /test/drop {"channel"} drops the channel's sockets without a close frame
     ///        -> {"dropped":n};
-    ///   GET  /test/sockets?channel=c -> {"sockets":[{"id","conn","tags","exp","subscribed"}]}.
+    ///   GET  /test/sockets?channel=c
+    ///        -> {"sockets":[{"id","conn","tags","att","exp","subscribed"}]}.
     #[arg(long, env = "DURABLE_ITERATOR_TEST_ENDPOINTS", verbatim_doc_comment)]
     pub test_endpoints: bool,
 }
