@@ -11,8 +11,9 @@ use durable_iterator_protocol::RichBody;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::error::Result;
-use crate::object::{Channel, Kick};
+use crate::object::Channel;
 use crate::publish::{PublishOptions, PublishReceipt, SocketInfo};
+use crate::queue::Kick;
 use crate::resume::ResumeStore;
 
 /// A running reference server: build its routes with [`Server::router`], publish with

@@ -43,6 +43,7 @@ mod input;
 mod object;
 mod peer;
 mod publish;
+mod queue;
 mod resume;
 mod routes;
 mod rpc_http;

@@ -18,7 +18,8 @@ use crate::clock::now_seconds;
 use crate::demo::{call_method, Caller};
 use crate::hub::Server;
 use crate::input::{decode_body, malformed, query_data, Checker, Failure};
-use crate::object::{Channel, Subscription};
+use crate::object::Channel;
+use crate::queue::Subscription;
 
 /// What the socket task must do for one request.
 pub(crate) enum Action {

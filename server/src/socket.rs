@@ -22,8 +22,8 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use crate::clock::{now_ms, now_seconds};
-use crate::object::{Control, Kick, Outgoing, Subscription};
 use crate::peer::{Action, Peer};
+use crate::queue::{Control, Kick, Outgoing, Subscription};
 
 /// Close code for a socket whose queue overflowed: "try again later", i.e. reconnect and
 /// resume from the last event id.

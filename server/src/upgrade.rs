@@ -17,8 +17,9 @@ use tokio::sync::mpsc;
 
 use crate::clock::now_seconds;
 use crate::hub::Server;
-use crate::object::{Control, SocketEntry};
+use crate::object::SocketEntry;
 use crate::peer::Peer;
+use crate::queue::Control;
 use crate::socket::{self, Connection};
 
 /// What workerd sends for a plain-text `Response`.
