@@ -12,8 +12,8 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use durable_iterator_protocol::client::{
-    upgrade_url, CallId, CallRequest, ConnectionState, Engine, EngineOptions, Event, Input,
-    Instant, Output, SocketId,
+    upgrade_url, CallId, CallRequest, Engine, EngineOptions, Event, Input, Instant, Output,
+    SocketId,
 };
 use durable_iterator_protocol::{Frame, RawJson, TokenPayload};
 use futures_channel::{mpsc, oneshot};
@@ -21,6 +21,7 @@ use gloo_timers::callback::Timeout;
 
 use crate::clock;
 use crate::error::Error;
+pub use crate::notice::Notice;
 use crate::page::{PageSignal, PageSignals};
 use crate::socket::{BrowserSocket, SocketEvent};
 
@@ -33,30 +34,6 @@ pub type RefreshFn = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, S
 /// Told about connection changes, in order, outside any borrow of the driver (so it may call
 /// back into the iterator, even stop it).
 pub type NoticeFn = Rc<dyn Fn(&Notice)>;
-
-/// Something worth telling the application about the connection.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Notice {
-    /// The connection changed state.
-    State(ConnectionState),
-    /// A resubscribe asked for the events missed since this id.
-    Resumed {
-        /// The id the resubscribe sent as `last-event-id`.
-        last_event_id: String,
-    },
-    /// A resubscribe could not ask for missed events: some may be lost.
-    PossibleGap,
-    /// A token refresh failed; the next try comes after `retry_in_ms`.
-    RefreshFailed {
-        /// Why it failed.
-        reason: String,
-        /// Milliseconds until the next try.
-        retry_in_ms: f64,
-    },
-    /// A fresh token is in use.
-    TokenUpdated,
-}
 
 /// What a driver needs besides the engine options.
 pub struct DriverConfig {
@@ -280,14 +257,6 @@ impl Driver {
             Output::Event(event) => {
                 let _ = self.inner.borrow().events.unbounded_send(Ok(event));
             }
-            Output::State(state) => self.notify(Notice::State(state)),
-            Output::Resumed { last_event_id } => self.notify(Notice::Resumed { last_event_id }),
-            Output::PossibleGap => self.notify(Notice::PossibleGap),
-            Output::RefreshFailed { reason, retry_in } => self.notify(Notice::RefreshFailed {
-                reason,
-                retry_in_ms: retry_in.as_secs_f64() * 1000.0,
-            }),
-            Output::TokenUpdated { .. } => self.notify(Notice::TokenUpdated),
             Output::RefreshToken => self.refresh(),
             Output::CallSettled { call, result } => {
                 let waiter = self.inner.borrow_mut().calls.remove(&call);
@@ -296,6 +265,12 @@ impl Driver {
                 }
             }
             Output::Ended(result) => self.end(result.map_err(Error::from)),
+            // State changes, resumes, gaps, refresh failures, token updates.
+            other => {
+                if let Some(notice) = Notice::of(&other) {
+                    self.notify(notice);
+                }
+            }
         }
     }
 

@@ -8,9 +8,10 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The server answered with an oRPC error (status, code, message, data).
+    /// The server answered with an oRPC error (status, code, message, data). Boxed, as in the
+    /// protocol crate, to keep every `Result` of this crate small.
     #[error("{0}")]
-    Rpc(OrpcError),
+    Rpc(Box<OrpcError>),
     /// The server answered with a non-oRPC HTTP error.
     #[error("HTTP {status}: {body}")]
     Http {

@@ -13,9 +13,10 @@ use futures_core::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::decode::decode;
 use crate::driver::{Driver, DriverConfig, EventStream, RefreshFn};
 use crate::error::Error;
-use crate::link::{ProcedureCall, ProcedureOutput};
+use crate::link::ProcedureCall;
 use crate::options::Options;
 
 /// A live durable iterator yielding events of type `T` (use `serde_json::Value` for
@@ -31,14 +32,8 @@ impl<T> DurableIterator<T> {
     /// Calls the procedure of `options` and opens the durable iterator it returns. Fails with
     /// `INVALID_TOKEN` when the output is not a durable iterator.
     pub async fn connect(options: Options) -> Result<Self, Error> {
-        let call = ProcedureCall {
-            base_url: options.rpc_url.clone(),
-            path: options.procedure.clone(),
-            body: options.input.to_json_string(),
-            headers: options.headers.clone(),
-            last_event_id: options.last_event_id.clone(),
-        };
-        let token = expect_token(call.send(None).await?, &call.path)?;
+        let call = options.procedure_call();
+        let token = call.send(None).await?.into_token(&call.path)?;
         let refresh: RefreshFn = Rc::new(move || {
             let call = ProcedureCall {
                 last_event_id: None,
@@ -46,7 +41,7 @@ impl<T> DurableIterator<T> {
             };
             Box::pin(async move {
                 let output = call.send(None).await.map_err(|e| e.to_string())?;
-                expect_token(output, &call.path).map_err(|e| e.to_string())
+                output.into_token(&call.path).map_err(|e| e.to_string())
             })
         });
         Self::start(token, options, Some(refresh))
@@ -144,24 +139,6 @@ impl<T> DurableIterator<T> {
         }
         polled
     }
-}
-
-fn expect_token(output: ProcedureOutput, path: &[String]) -> Result<String, Error> {
-    match output {
-        ProcedureOutput::DurableIterator(token) => Ok(token),
-        ProcedureOutput::Plain(_) => Err(Error::InvalidToken {
-            procedure: path.join("."),
-            reason: "the response is not marked as a durable iterator".to_owned(),
-        }),
-    }
-}
-
-/// Decodes a rich-JSON body into `T`.
-pub(crate) fn decode<T: DeserializeOwned>(body: &str) -> Result<T, Error> {
-    let plain = RichBody::from_json_str(body)?.into_plain()?;
-    serde_json::from_value(plain.unwrap_or(serde_json::Value::Null)).map_err(|e| Error::Decode {
-        reason: e.to_string(),
-    })
 }
 
 impl<T: DeserializeOwned> Stream for DurableIterator<T> {

@@ -20,15 +20,25 @@ mod page;
 #[cfg(target_arch = "wasm32")]
 mod socket;
 
+// What the browser driver and the native transport share.
+#[cfg(any(target_arch = "wasm32", feature = "native"))]
+mod decode;
+#[cfg(any(target_arch = "wasm32", feature = "native"))]
+mod notice;
+#[cfg(any(target_arch = "wasm32", feature = "native"))]
+mod option_setters;
+#[cfg(any(target_arch = "wasm32", feature = "native"))]
+mod procedure;
+
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 pub mod link;
 
 pub use durable_iterator_protocol::client::ConnectionState;
-#[cfg(target_arch = "wasm32")]
-pub use driver::Notice;
 pub use error::Error;
 #[cfg(target_arch = "wasm32")]
 pub use iterator::{DurableIterator, Rpc};
+#[cfg(any(target_arch = "wasm32", feature = "native"))]
+pub use notice::Notice;
 #[cfg(target_arch = "wasm32")]
 pub use options::{ObjectUrl, Options};

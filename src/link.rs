@@ -1,54 +1,22 @@
 //! Calls an app-server procedure over oRPC's RPC-over-HTTP protocol (PROTOCOL.md section 3)
-//! and tells a durable iterator token apart from an ordinary output by the marker header.
+//! with the browser's `fetch`; what a call is and how its response reads is shared with the
+//! native transport (`crate::procedure`).
 //!
 //! Built on the browser's `fetch` through `web-sys` rather than a wrapper crate: it is a
 //! dozen calls, and every dependency here lands in the wasm bundle users download.
 
 use durable_iterator_protocol::consts::{
-    JSON_CONTENT_TYPE, LAST_EVENT_ID_HEADER, PLUGIN_HEADER_KEY, PLUGIN_HEADER_VALUE,
+    JSON_CONTENT_TYPE, LAST_EVENT_ID_HEADER, PLUGIN_HEADER_KEY,
 };
-use durable_iterator_protocol::{OrpcError, RichBody};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Request, RequestInit, Response};
 
 use crate::error::Error;
-
-/// One procedure call: where, with what, and how.
-#[derive(Debug, Clone, Default)]
-pub struct ProcedureCall {
-    /// The RPC base URL, e.g. `http://localhost:8787/rpc`.
-    pub base_url: String,
-    /// The procedure path, e.g. `["onMessage"]`.
-    pub path: Vec<String>,
-    /// The rich-JSON request body text (`{}` for no input).
-    pub body: String,
-    /// Extra request headers.
-    pub headers: Vec<(String, String)>,
-    /// Sent as `last-event-id` when set.
-    pub last_event_id: Option<String>,
-}
-
-/// What a procedure returned.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProcedureOutput {
-    /// The response carried the durable iterator marker: the output is a token.
-    DurableIterator(String),
-    /// An ordinary output, passed through untouched.
-    Plain(RichBody),
-}
+use crate::procedure::interpret;
+pub use crate::procedure::{ProcedureCall, ProcedureOutput};
 
 impl ProcedureCall {
-    /// The URL: base plus each path segment percent-encoded, joined by `/`.
-    pub fn url(&self) -> String {
-        let mut url = self.base_url.trim_end_matches('/').to_owned();
-        for segment in &self.path {
-            url.push('/');
-            url.push_str(&String::from(js_sys::encode_uri_component(segment)));
-        }
-        url
-    }
-
     /// Sends the call; `signal` aborts it.
     pub async fn send(&self, signal: Option<&AbortSignal>) -> Result<ProcedureOutput, Error> {
         if signal.is_some_and(AbortSignal::aborted) {
@@ -92,46 +60,6 @@ impl ProcedureCall {
         let status = response.status();
         let durable = response.headers().get(PLUGIN_HEADER_KEY).ok().flatten();
         interpret(status, durable.as_deref(), &text, &self.path)
-    }
-}
-
-/// Turns status, marker header and body into an output or a typed error.
-fn interpret(
-    status: u16,
-    marker: Option<&str>,
-    text: &str,
-    path: &[String],
-) -> Result<ProcedureOutput, Error> {
-    let body = RichBody::from_json_str(text);
-    if !(200..300).contains(&status) {
-        let error = body
-            .ok()
-            .and_then(|body| body.json)
-            .and_then(|json| OrpcError::from_value(&json).ok());
-        return Err(match error {
-            Some(error) => Error::Rpc(error),
-            None => Error::Http {
-                status,
-                body: text.chars().take(512).collect(),
-            },
-        });
-    }
-    let body = body?;
-    if marker != Some(PLUGIN_HEADER_VALUE) {
-        return Ok(ProcedureOutput::Plain(body));
-    }
-    match body.json {
-        Some(serde_json::Value::String(token)) => {
-            durable_iterator_protocol::parse_token(&token).map_err(|e| Error::InvalidToken {
-                procedure: path.join("."),
-                reason: e.to_string(),
-            })?;
-            Ok(ProcedureOutput::DurableIterator(token))
-        }
-        _ => Err(Error::InvalidToken {
-            procedure: path.join("."),
-            reason: "the output is not a string".to_owned(),
-        }),
     }
 }
 
