@@ -117,7 +117,23 @@ async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream
                 }
             }
             item = rx.recv() => match item {
-                Some(item) => guarded(control, write_items(item, rx, &current, peer.token.exp, sink)).await,
+                Some(item) => {
+                    let writing = write_items(item, rx, &current, peer.token.exp, sink);
+                    // A write to a stalled peer must not outlive the token either.
+                    let expiring = async {
+                        (&mut expiry).await;
+                        loop {
+                            if expired(exp) {
+                                return;
+                            }
+                            tokio::time::sleep_until(deadline(exp)).await;
+                        }
+                    };
+                    tokio::select! {
+                        result = guarded(control, writing) => result,
+                        () = expiring => Err(End::Expired),
+                    }
+                }
                 None => Err(End::Gone),
             },
         };
