@@ -4,6 +4,7 @@
 mod cmd;
 mod demo;
 mod install;
+mod package;
 mod server;
 mod steps;
 
@@ -20,15 +21,21 @@ commands:
                                  build everything and run the reference server
                                  (default address 127.0.0.1:8787) until Ctrl-C;
                                  arguments after -- go to the server (see its --help)
+  package [--skip-install] [--check]
+                                 build the npm package into pkg/ (size-optimised
+                                 wasm, wasm-bindgen glue, js/, pkg-template/) and
+                                 print its size; --check also verifies package.json
+                                 against `npm pack` and loads the packed tarball
+                                 in Node and a Vite app (tests-package/)
   help                           show this text
 
-Both commands first install what they need (wasm32 target, wasm-bindgen CLI,
+Each command first installs what it needs (wasm32 target, wasm-bindgen CLI,
 chromium, chromedriver, binaryen, npm packages); --skip-install skips that.
 
-coming with later work: package (npm package into pkg/), bench";
+coming with later work: bench";
 
 /// Commands that later issues add; named here so they are not mistaken for typos.
-const COMING: &[&str] = &["package", "bench"];
+const COMING: &[&str] = &["bench"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +46,7 @@ fn main() -> ExitCode {
     match command.as_str() {
         "test" => with_options(rest, false, |opts| test(&opts)),
         "demo" => with_options(rest, true, |opts| demo(&opts)),
+        "package" => package_command(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -127,6 +135,35 @@ fn test(opts: &Options) -> ExitCode {
     } else {
         println!("\n==> test FAILED after {total}: {line}");
         ExitCode::FAILURE
+    }
+}
+
+/// `cargo xtask package [--skip-install] [--check]`.
+fn package_command(rest: &[String]) -> ExitCode {
+    let mut skip_install = false;
+    let mut check = false;
+    for arg in rest {
+        match arg.as_str() {
+            "--skip-install" => skip_install = true,
+            "--check" => check = true,
+            other => {
+                eprintln!("unknown option `{other}`\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let ctx = Ctx::new();
+    let opts = Options {
+        skip_install,
+        addr: String::new(),
+        server_args: Vec::new(),
+    };
+    match install(&ctx, &opts).and_then(|()| package::package(&ctx, check)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nerror: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

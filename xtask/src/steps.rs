@@ -73,6 +73,11 @@ pub const TEST_STEPS: &[Step] = &[
         run: wasm_build,
     },
     Step {
+        name: "package",
+        needs_dir: Some("pkg-template"),
+        run: package,
+    },
+    Step {
         name: "js unit tests",
         needs_dir: Some("js/test"),
         run: js_tests,
@@ -126,6 +131,12 @@ fn wasm_build(ctx: &Ctx) -> Result {
         "-p",
         "durable-iterator-wasm",
     ]))
+}
+
+/// Builds the npm package into pkg/ and checks it (`cargo xtask package --check`); the
+/// browser tests that import pkg/ run after it.
+fn package(ctx: &Ctx) -> Result {
+    crate::package::package(ctx, true)
 }
 
 fn build_server(ctx: &Ctx) -> Result {

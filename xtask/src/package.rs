@@ -1,0 +1,382 @@
+//! `cargo xtask package`: builds the npm package `durable-iterator-wasm` into `pkg/`, ready for
+//! `npm pack`, `npm publish` or `npm i ./pkg`. The pieces: the client crate built with the
+//! size-first `wasm-release` profile, the `wasm-bindgen --target web` glue, `wasm-opt -Oz` when
+//! binaryen is installed, the hand-written JS in `js/`, and `pkg-template/` (package.json, whose
+//! `{{version}}` becomes the crate's version, README, LICENSE).
+
+mod check;
+mod json;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use crate::{
+    cmd::{self, cargo, fail, run, which, Error, Result},
+    steps::Ctx,
+};
+
+pub use check::check;
+
+/// Output directory, relative to the root.
+pub const PKG_DIR: &str = "pkg";
+/// Directory whose files are copied into the package as they are (package.json templated).
+const TEMPLATE_DIR: &str = "pkg-template";
+/// Placeholder in the template's package.json for the root crate's version.
+const VERSION_PLACEHOLDER: &str = "{{version}}";
+/// Base name of the wasm-bindgen output: `<name>.js` and `<name>_bg.wasm`; the JS glue in
+/// `js/` imports these names.
+const OUT_NAME: &str = "durable_iterator_wasm";
+/// The wasm file inside `pkg/`.
+const WASM_FILE: &str = "durable_iterator_wasm_bg.wasm";
+/// Cargo profile for the package: opt-level "z", LTO, one codegen unit (see Cargo.toml).
+const PROFILE: &str = "wasm-release";
+const TARGET: &str = "wasm32-unknown-unknown";
+
+/// WebAssembly features the module may use. rustc's wasm32 target enables exactly these by
+/// default (and records them in the module's `target_features` section); naming them keeps
+/// wasm-opt from rejecting the module should that section ever be stripped. Every browser that
+/// runs ES modules with top-level `await` and Node 20 support all six.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Builds `pkg/` from scratch and prints its size table; with `check`, also verifies it.
+pub fn package(ctx: &Ctx, check: bool) -> Result {
+    let version = crate_version(&ctx.root)?;
+    println!("\n==> building the npm package durable-iterator-wasm {version} into {PKG_DIR}/");
+    let pkg = ctx.root.join(PKG_DIR);
+    build(ctx, &pkg, &version)?;
+    print_sizes(&pkg)?;
+    if check {
+        self::check(ctx, &pkg, &version)?;
+    }
+    Ok(())
+}
+
+fn build(ctx: &Ctx, pkg: &Path, version: &str) -> Result {
+    run(cargo(&ctx.root).args([
+        "build",
+        "--locked",
+        "--profile",
+        PROFILE,
+        "--target",
+        TARGET,
+        "-p",
+        "durable-iterator-wasm",
+    ]))?;
+    let wasm = ctx
+        .target
+        .join(TARGET)
+        .join(PROFILE)
+        .join(format!("{OUT_NAME}.wasm"));
+
+    // Start empty so a file removed from js/ or the template does not linger in the package.
+    if pkg.exists() {
+        fs::remove_dir_all(pkg)
+            .map_err(|e| Error(format!("cannot remove the old {}: {e}", pkg.display())))?;
+    }
+    fs::create_dir_all(pkg)?;
+
+    // The default module path (`new URL('<name>_bg.wasm', import.meta.url)`) stays: browsers
+    // and bundlers resolve the wasm file from it; the glue reads the file itself on Node.
+    // Names and producers sections only cost bytes in a published package.
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--out-dir"])
+        .arg(pkg)
+        .args([
+            "--out-name",
+            OUT_NAME,
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+        ])
+        .arg(&wasm))?;
+
+    optimize_wasm(&pkg.join(WASM_FILE))?;
+    copy_js(&ctx.root.join("js"), pkg)?;
+    copy_template(&ctx.root.join(TEMPLATE_DIR), pkg, version)?;
+    Ok(())
+}
+
+/// Runs `wasm-opt -Oz` on the module when binaryen is installed and keeps the result when
+/// Node compiles it and it is not larger once gzipped (what a page downloads): on this crate
+/// wasm-opt trims the raw size but can leave the gzip size a little larger. Debian 12's
+/// binaryen (108) predates the reference-types instructions that wasm-bindgen emits and cannot
+/// read the module at all; then the wasm-bindgen output ships as it is, with a note.
+fn optimize_wasm(wasm: &Path) -> Result {
+    if which("wasm-opt").is_none() {
+        println!(
+            "note: wasm-opt (Debian package binaryen) is not on PATH; the wasm file is not \
+             optimised further (install binaryen, or run without --skip-install)"
+        );
+        return Ok(());
+    }
+    let optimized = wasm.with_extension("opt.wasm");
+    let mut wasm_opt = Command::new("wasm-opt");
+    wasm_opt
+        .arg("-Oz")
+        .args(WASM_FEATURES)
+        .arg(wasm)
+        .arg("-o")
+        .arg(&optimized);
+    if run(&mut wasm_opt).is_err() {
+        let _ = fs::remove_file(&optimized);
+        let version = cmd::probe(Command::new("wasm-opt").arg("--version"))
+            .unwrap_or_else(|| "wasm-opt of unknown version".into());
+        println!(
+            "note: {version} cannot read this module (its error is above; binaryen 108, \
+             Debian 12's, predates the table instructions wasm-bindgen emits); shipping the \
+             wasm-bindgen output unoptimised"
+        );
+        return Ok(());
+    }
+    if which("node").is_some() {
+        run(Command::new("node")
+            .args([
+                "--input-type=module",
+                "-e",
+                "import { readFileSync } from 'node:fs'; \
+                 await WebAssembly.compile(readFileSync(process.argv[1]))",
+            ])
+            .arg(&optimized))?;
+    }
+    let before = gzip_size(wasm)?;
+    let after = gzip_size(&optimized)?;
+    if after <= before {
+        println!("    wasm-opt: {before} -> {after} bytes gzipped; keeping its output");
+        fs::rename(&optimized, wasm)?;
+    } else {
+        println!(
+            "    wasm-opt: {before} -> {after} bytes gzipped (larger); keeping the wasm-bindgen output"
+        );
+        fs::remove_file(&optimized)?;
+    }
+    Ok(())
+}
+
+/// Copies `js/*.js` and `js/*.d.ts` (not subdirectories such as js/test/) into `pkg/`.
+fn copy_js(js: &Path, pkg: &Path) -> Result {
+    let mut copied = Vec::new();
+    for (name, path) in files_in(js)? {
+        if !(name.ends_with(".js") || name.ends_with(".d.ts")) {
+            println!("note: js/{name} is not shipped (only *.js and *.d.ts are)");
+            continue;
+        }
+        if name.starts_with(OUT_NAME) {
+            return fail(format!(
+                "js/{name} would overwrite the wasm-bindgen output in {PKG_DIR}/; rename it"
+            ));
+        }
+        fs::copy(&path, pkg.join(&name))?;
+        copied.push(name);
+    }
+    if copied.is_empty() {
+        println!("note: js/ has no *.js or *.d.ts files; the package has only the wasm glue");
+    } else {
+        println!("    copied from js/: {}", copied.join(" "));
+    }
+    Ok(())
+}
+
+/// Copies the template's files, putting the crate version into package.json.
+fn copy_template(template: &Path, pkg: &Path, version: &str) -> Result {
+    let mut saw_manifest = false;
+    for (name, path) in files_in(template)? {
+        let dest = pkg.join(&name);
+        if dest.exists() {
+            return fail(format!(
+                "{TEMPLATE_DIR}/{name} and a file from js/ or wasm-bindgen have the same name"
+            ));
+        }
+        if name == "package.json" {
+            saw_manifest = true;
+            let text = fs::read_to_string(&path)?;
+            if !text.contains(VERSION_PLACEHOLDER) {
+                return fail(format!(
+                    "{TEMPLATE_DIR}/package.json must say \"version\": \"{VERSION_PLACEHOLDER}\" \
+                     (the version comes from Cargo.toml)"
+                ));
+            }
+            fs::write(&dest, text.replace(VERSION_PLACEHOLDER, version))?;
+        } else {
+            fs::copy(&path, &dest)?;
+        }
+    }
+    if !saw_manifest {
+        return fail(format!("{TEMPLATE_DIR}/package.json is missing"));
+    }
+    println!("    copied {TEMPLATE_DIR}/ (version {version})");
+    Ok(())
+}
+
+/// The regular files directly inside `dir`, sorted by name.
+fn files_in(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries =
+        fs::read_dir(dir).map_err(|e| Error(format!("cannot read {}: {e}", dir.display())))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            files.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The `version` of the root package in Cargo.toml: the npm package has the crate's version.
+fn crate_version(root: &Path) -> Result<String> {
+    let manifest = fs::read_to_string(root.join("Cargo.toml"))
+        .map_err(|e| Error(format!("cannot read Cargo.toml: {e}")))?;
+    match package_version(&manifest) {
+        Some(version) => Ok(version),
+        None => fail("Cargo.toml has no version = \"...\" in its [package] table"),
+    }
+}
+
+/// The `version = "..."` line of the `[package]` table, by a plain scan (std-only xtask).
+fn package_version(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package {
+            let Some(rest) = line.strip_prefix("version") else {
+                continue;
+            };
+            let value = rest.trim_start().strip_prefix('=')?.trim();
+            return value
+                .strip_prefix('"')
+                .and_then(|v| v.split('"').next())
+                .map(str::to_string);
+        }
+    }
+    None
+}
+
+/// Raw and `gzip -9` size of one shipped file.
+struct Size {
+    name: String,
+    raw: u64,
+    gzip: u64,
+}
+
+/// Prints the size of everything a page loads (wasm and JS; types listed apart), then one
+/// machine-readable line for benchmarks: `package-size wasm_raw=.. wasm_gzip=.. js_raw=.. js_gzip=..`.
+fn print_sizes(pkg: &Path) -> Result {
+    let mut wasm = Vec::new();
+    let mut js = Vec::new();
+    let mut types = Vec::new();
+    for (name, path) in files_in(pkg)? {
+        let group = if name.ends_with(".wasm") {
+            &mut wasm
+        } else if name.ends_with(".d.ts") {
+            &mut types
+        } else if name.ends_with(".js") {
+            &mut js
+        } else {
+            continue;
+        };
+        let raw = fs::metadata(&path)?.len();
+        group.push(Size {
+            name,
+            raw,
+            gzip: gzip_size(&path)?,
+        });
+    }
+    let total = |sizes: &[Size]| {
+        (
+            sizes.iter().map(|s| s.raw).sum::<u64>(),
+            sizes.iter().map(|s| s.gzip).sum::<u64>(),
+        )
+    };
+    let (wasm_raw, wasm_gzip) = total(&wasm);
+    let (js_raw, js_gzip) = total(&js);
+
+    println!("\n==> package size (bytes; gzip -9)");
+    let row = |name: &str, raw: u64, gzip: u64| println!("    {name:<36} {raw:>9} {gzip:>9}");
+    println!("    {:<36} {:>9} {:>9}", "file", "raw", "gzip");
+    for s in wasm.iter().chain(&js) {
+        row(&s.name, s.raw, s.gzip);
+    }
+    println!("    {}", "-".repeat(56));
+    row("wasm total", wasm_raw, wasm_gzip);
+    row("js total", js_raw, js_gzip);
+    row(
+        "loaded by a page (wasm + js)",
+        wasm_raw + js_raw,
+        wasm_gzip + js_gzip,
+    );
+    for s in &types {
+        row(&format!("{} (types, not loaded)", s.name), s.raw, s.gzip);
+    }
+    println!(
+        "package-size wasm_raw={wasm_raw} wasm_gzip={wasm_gzip} js_raw={js_raw} js_gzip={js_gzip}"
+    );
+    Ok(())
+}
+
+/// Bytes of `gzip -9 -c file` (the gzip program keeps xtask free of a deflate dependency).
+fn gzip_size(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .args(["-9", "-c", "-n"])
+        .arg(path)
+        .output()
+        .map_err(|e| {
+            Error(format!(
+                "could not run gzip (needed for the size table): {e}"
+            ))
+        })?;
+    if !out.status.success() {
+        return cmd::fail(format!("gzip -9 {} failed", path.display()));
+    }
+    Ok(out.stdout.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_version_reads_only_the_package_table() {
+        let manifest = "[workspace.package]\nversion = \"9.9.9\"\n\n[package]\nname = \"x\"\n\
+                        version = \"0.3.1\" # note\nedition = \"2021\"\n\n[dependencies]\n\
+                        version = \"1\"\n";
+        assert_eq!(package_version(manifest).as_deref(), Some("0.3.1"));
+        assert_eq!(package_version("[dependencies]\nversion = \"1\"\n"), None);
+        assert_eq!(
+            package_version("[package]\nversion.workspace = true\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn crate_version_reads_this_repository() {
+        let version = crate_version(&cmd::repo_root());
+        assert!(
+            version.as_ref().is_ok_and(|v| v.split('.').count() == 3),
+            "{version:?}"
+        );
+    }
+
+    #[test]
+    fn gzip_size_is_smaller_than_a_repetitive_file() {
+        let path = std::env::temp_dir().join(format!("xtask-gzip-{}.txt", std::process::id()));
+        let written = fs::write(&path, "durable iterator ".repeat(1000));
+        let size = gzip_size(&path);
+        let _ = fs::remove_file(&path);
+        assert!(written.is_ok());
+        assert!(size.as_ref().is_ok_and(|s| *s > 20 && *s < 500), "{size:?}");
+    }
+}
