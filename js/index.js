@@ -25,9 +25,17 @@ async function load(source) {
   if (source !== undefined) return initWasm({ module_or_path: source })
   const wasmUrl = new URL('./durable_iterator_wasm_bg.wasm', import.meta.url)
   if (wasmUrl.protocol === 'file:') {
-    // Node cannot fetch file URLs: read the bytes instead.
-    const { readFile } = await import(/* @vite-ignore */ 'node:fs/promises')
+    // Node cannot fetch file URLs: read the bytes instead. The specifier is a variable so
+    // browser bundlers do not try to resolve (and warn about) a Node built-in.
+    const fsModule = 'node:fs/promises'
+    const { readFile } = await import(/* @vite-ignore */ fsModule)
     return initWasm({ module_or_path: await readFile(wasmUrl) })
+  }
+  if (import.meta.url.includes('/.vite/deps/')) {
+    // Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/ without
+    // copying assets; the wasm file is still served from the package's own folder.
+    const packaged = new URL(/* @vite-ignore */ '../../durable-iterator-wasm/durable_iterator_wasm_bg.wasm', import.meta.url)
+    return initWasm({ module_or_path: packaged })
   }
   return initWasm({ module_or_path: wasmUrl })
 }
