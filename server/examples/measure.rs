@@ -167,7 +167,10 @@ async fn main() {
     let server = start(&bin, false);
     let pid = server.child.id();
     // Sockets opened per second: upgrade + subscribe, 32 at a time.
-    let total = 4000;
+    let total: usize = std::env::var("MEASURE_SOCKETS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4000);
     let started = Instant::now();
     let mut open = Vec::with_capacity(total);
     for batch in 0..total / 32 {

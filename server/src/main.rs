@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
     // Logs go to stderr: stdout carries only the "listening" line that scripts wait for.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
