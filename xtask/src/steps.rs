@@ -3,13 +3,14 @@
 
 use std::{
     fs,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::Command,
     time::{Duration, Instant},
 };
 
 use crate::{
     cmd::{self, cargo, run, which, Result},
+    demo,
     server::TestServer,
 };
 
@@ -91,6 +92,16 @@ pub const TEST_STEPS: &[Step] = &[
         name: "browser tests",
         needs_dir: Some("tests-wasm"),
         run: browser_tests,
+    },
+    Step {
+        name: "leptos example build",
+        needs_dir: Some(demo::LEPTOS_DIR),
+        run: leptos_build,
+    },
+    Step {
+        name: "demo page tests",
+        needs_dir: Some("tests-demo"),
+        run: demo_tests,
     },
 ];
 
@@ -189,6 +200,26 @@ fn browser_tests(ctx: &Ctx) -> Result {
         ]))
 }
 
+fn leptos_build(ctx: &Ctx) -> Result {
+    demo::build_leptos(ctx).map(drop)
+}
+
+/// Playwright in headless Chromium: the demo page (built like `cargo xtask demo` builds it)
+/// and a smoke test of the Leptos app that the previous step built.
+fn demo_tests(ctx: &Ctx) -> Result {
+    build_server(ctx)?;
+    let site = demo::prepare_site(ctx)?;
+    let mut npm = Command::new("npm");
+    npm.arg("test")
+        .env("DURABLE_ITERATOR_SERVER_BIN", ctx.server_binary())
+        .env("DEMO_SITE_DIR", site)
+        .current_dir(ctx.root.join("tests-demo"));
+    if ctx.root.join(demo::LEPTOS_DIR).is_dir() {
+        npm.env("LEPTOS_SITE_DIR", demo::leptos_site(ctx));
+    }
+    run(&mut npm)
+}
+
 /// How one step ended, for the summary line.
 pub enum Outcome {
     /// Ran and passed, in this long.
@@ -257,11 +288,6 @@ pub fn human(d: Duration) -> String {
         let whole = d.as_secs();
         format!("{}m{:02}s", whole / 60, whole % 60)
     }
-}
-
-/// Whether `dir` (relative to the root) exists; used by tasks that adapt to optional parts.
-pub fn exists(root: &Path, dir: &str) -> bool {
-    root.join(dir).is_dir()
 }
 
 #[cfg(test)]
