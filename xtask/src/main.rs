@@ -18,8 +18,10 @@ usage: cargo xtask <command> [options]
 commands:
   test [--skip-install]          run every check and test, in order, as CI does
   demo [--skip-install] [--addr HOST:PORT] [-- SERVER-ARGS...]
-                                 build everything and run the reference server
-                                 (default address 127.0.0.1:8787) until Ctrl-C;
+                                 build the server and the npm package, then serve
+                                 the demo chat (examples/web/) until Ctrl-C at
+                                 http://127.0.0.1:8787/ (or --addr), in demo mode:
+                                 --test-endpoints, --resume-retention-seconds 300;
                                  arguments after -- go to the server (see its --help)
   package [--skip-install] [--check]
                                  build the npm package into pkg/ (size-optimised
