@@ -7,13 +7,15 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use durable_iterator_protocol::client::{CallRequest, ConnectionState, Event};
-use durable_iterator_protocol::{RichBody, TokenPayload};
+use durable_iterator_protocol::client::{CallId, CallRequest, ConnectionState, Event};
+use durable_iterator_protocol::{RawJson, RichBody, TokenPayload};
+use futures_channel::oneshot;
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::decode::decode;
+use crate::call::{plain_body, typed_call, CallPort};
+use crate::decode::{decode_polled, remember_id};
 use crate::driver::{Driver, DriverConfig, EventStream, RefreshFn};
 use crate::error::Error;
 use crate::link::ProcedureCall;
@@ -132,11 +134,7 @@ impl<T> DurableIterator<T> {
     /// The next raw event (id and rich-JSON body), without decoding.
     pub fn poll_next_raw(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
         let polled = Pin::new(&mut self.events).poll_next(cx);
-        if let Poll::Ready(Some(Ok(event))) = &polled {
-            if let Some(id) = &event.id {
-                self.last_event_id = Some(id.clone());
-            }
-        }
+        remember_id(&mut self.last_event_id, &polled);
         polled
     }
 }
@@ -145,9 +143,7 @@ impl<T: DeserializeOwned> Stream for DurableIterator<T> {
     type Item = Result<T, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        this.poll_next_raw(cx)
-            .map(|item| item.map(|event| event.and_then(|event| decode(event.data.get()))))
+        decode_polled(self.get_mut().poll_next_raw(cx))
     }
 }
 
@@ -178,10 +174,7 @@ impl Rpc {
         self,
         input: &I,
     ) -> Result<O, Error> {
-        let value = serde_json::to_value(input).map_err(|e| Error::Options {
-            reason: format!("input does not serialize: {e}"),
-        })?;
-        self.send(Some(RichBody::plain(value))).await
+        self.send(Some(plain_body(input)?)).await
     }
 
     /// Calls without input (`undefined`).
@@ -192,34 +185,19 @@ impl Rpc {
     async fn send<O: DeserializeOwned>(self, input: Option<RichBody>) -> Result<O, Error> {
         let request =
             CallRequest::new(self.path, input).with_retries(self.retries, self.retry_delay);
-        let (call, receiver) = self.driver.call(request)?;
-        let guard = AbortOnDrop {
-            driver: &self.driver,
-            call: Some(call),
-        };
-        let answer = receiver.await;
-        guard.disarm();
-        let body = answer
-            .map_err(|_| Error::Protocol(durable_iterator_protocol::Error::IteratorEnded))??;
-        decode(body.get())
+        typed_call(&*self.driver, request).await
     }
 }
 
-struct AbortOnDrop<'a> {
-    driver: &'a Rc<Driver>,
-    call: Option<durable_iterator_protocol::client::CallId>,
-}
+impl CallPort for Driver {
+    type Ticket = CallId;
+    type Answer = oneshot::Receiver<Result<RawJson, Error>>;
 
-impl AbortOnDrop<'_> {
-    fn disarm(mut self) {
-        self.call = None;
+    fn start(&self, request: CallRequest) -> Result<(CallId, Self::Answer), Error> {
+        self.call(request)
     }
-}
 
-impl Drop for AbortOnDrop<'_> {
-    fn drop(&mut self) {
-        if let Some(call) = self.call.take() {
-            self.driver.abort_call(call);
-        }
+    fn abort(&self, call: CallId) {
+        self.abort_call(call);
     }
 }

@@ -22,6 +22,8 @@ mod socket;
 
 // What the browser driver and the native transport share.
 #[cfg(any(target_arch = "wasm32", feature = "native"))]
+mod call;
+#[cfg(any(target_arch = "wasm32", feature = "native"))]
 mod decode;
 #[cfg(any(target_arch = "wasm32", feature = "native"))]
 mod notice;

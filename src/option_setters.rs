@@ -14,10 +14,7 @@ macro_rules! shared_option_setters {
             mut self,
             input: &I,
         ) -> Result<Self, $crate::error::Error> {
-            let value = serde_json::to_value(input).map_err(|e| $crate::error::Error::Options {
-                reason: format!("input does not serialize: {e}"),
-            })?;
-            self.input = durable_iterator_protocol::RichBody::plain(value);
+            self.input = $crate::call::plain_body(input)?;
             Ok(self)
         }
 

@@ -3,6 +3,7 @@
 //! response becomes a token, an ordinary output or a typed error. The browser (`fetch`) and
 //! the native transport (hyper) only move the bytes.
 
+use durable_iterator_protocol::client::encode_uri_component;
 use durable_iterator_protocol::consts::PLUGIN_HEADER_VALUE;
 use durable_iterator_protocol::{OrpcError, RichBody};
 
@@ -98,29 +99,12 @@ pub(crate) fn interpret(
     }
 }
 
-/// JavaScript's `encodeURIComponent` (what the upstream link applies to each path segment):
-/// ASCII alphanumerics and `-_.!~*'()` stay, every other UTF-8 byte becomes `%XX`.
-fn encode_uri_component(segment: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn segments_are_encoded_like_encode_uri_component() {
+    fn each_segment_is_encoded_like_encode_uri_component() {
         let call = ProcedureCall {
             base_url: "http://h/rpc/".to_owned(),
             path: vec!["a b/c".to_owned(), "é!~*'()-_.".to_owned()],

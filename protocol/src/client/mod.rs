@@ -56,4 +56,4 @@ pub use engine::{Engine, CLOSE_NORMAL, CLOSE_UNRESPONSIVE};
 pub use events::{ConnectionState, Event, Input, Output, SocketId};
 pub use options::{EngineOptions, Liveness};
 pub use time::Instant;
-pub use url::{form_urlencode, upgrade_url};
+pub use url::{encode_uri_component, form_urlencode, upgrade_url};

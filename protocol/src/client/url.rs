@@ -34,19 +34,30 @@ pub fn upgrade_url(base: &str, client_id: &str, token: &str) -> String {
 /// `URLSearchParams` produces): ASCII alphanumerics and `*-._` stay, space becomes `+`, every
 /// other UTF-8 byte becomes `%XX`.
 pub fn form_urlencode(value: &str) -> String {
+    percent_encode(value, b"*-._", true)
+}
+
+/// JavaScript's `encodeURIComponent`, which the upstream RPC link applies to each procedure
+/// path segment: ASCII alphanumerics and `-_.!~*'()` stay, every other UTF-8 byte becomes
+/// `%XX` (space too).
+pub fn encode_uri_component(value: &str) -> String {
+    percent_encode(value, b"-_.!~*'()", false)
+}
+
+/// Percent-encodes every UTF-8 byte but ASCII alphanumerics and `keep`; a space becomes `+`
+/// when `space_as_plus`.
+fn percent_encode(value: &str, keep: &[u8], space_as_plus: bool) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(char::from(byte))
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(byte >> 4)]));
-                out.push(char::from(HEX[usize::from(byte & 0x0F)]));
-            }
+        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
+            out.push(char::from(byte));
+        } else if byte == b' ' && space_as_plus {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
         }
     }
     out
@@ -90,6 +101,14 @@ mod tests {
         assert_eq!(
             form_urlencode("a b+c/é~!'()*-._"),
             "a+b%2Bc%2F%C3%A9%7E%21%27%28%29*-._"
+        );
+    }
+
+    #[test]
+    fn encodes_like_encode_uri_component() {
+        assert_eq!(
+            encode_uri_component("a b+c/é~!'()*-._"),
+            "a%20b%2Bc%2F%C3%A9~!'()*-._"
         );
     }
 }
