@@ -2,7 +2,8 @@
 //!
 //! The protocol decisions live in the IO-free engine of `durable-iterator-protocol`; this
 //! crate drives it with the browser's WebSocket, timers and page events, and exposes it to
-//! JavaScript and to Rust UI frameworks.
+//! JavaScript and to Rust UI frameworks. With the `native` feature, the `native` module
+//! drives the same engine with Tokio, for Rust services and tests outside a browser.
 #![deny(missing_docs)]
 
 #[cfg(target_arch = "wasm32")]
@@ -35,6 +36,8 @@ mod procedure;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 pub mod link;
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+pub mod native;
 
 pub use durable_iterator_protocol::client::ConnectionState;
 pub use error::Error;

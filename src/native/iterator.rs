@@ -1,0 +1,192 @@
+//! The native Rust API: the same shape as the browser's `DurableIterator` and `Rpc`, but
+//! `Send + 'static`, so an iterator can be moved into `tokio::spawn`.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use durable_iterator_protocol::client::{CallRequest, ConnectionState, Event};
+use durable_iterator_protocol::{RichBody, TokenPayload};
+use futures_util::Stream;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::driver::{self, DriverConfig, EventStream, Handle, RefreshFn};
+use super::options::Options;
+use crate::call::{plain_body, typed_call};
+use crate::decode::{decode_polled, remember_id};
+use crate::error::Error;
+
+/// A live durable iterator yielding events of type `T` (use `serde_json::Value` for
+/// untyped events). Dropping it stops it.
+///
+/// Events wait in an unbounded queue until the stream is polled (RPC answers share the
+/// socket, so the socket is always read): a consumer that falls far behind holds them all
+/// in memory.
+pub struct DurableIterator<T> {
+    handle: Handle,
+    events: EventStream,
+    last_event_id: Option<String>,
+    _events_of: PhantomData<fn() -> T>,
+}
+
+impl<T> DurableIterator<T> {
+    /// Calls the procedure of `options` and opens the durable iterator it returns. Fails with
+    /// `INVALID_TOKEN` when the output is not a durable iterator.
+    pub async fn connect(options: Options) -> Result<Self, Error> {
+        let call = options.procedure_call();
+        let token = call.send().await?.into_token(&call.path)?;
+        // A refresh asks for a token, not for a resume point.
+        let call = Arc::new(crate::procedure::ProcedureCall {
+            last_event_id: None,
+            ..call
+        });
+        let refresh: RefreshFn = Arc::new(move || {
+            let call = call.clone();
+            Box::pin(async move {
+                let output = call.send().await.map_err(|e| e.to_string())?;
+                output.into_token(&call.path).map_err(|e| e.to_string())
+            })
+        });
+        Self::start(token, options, Some(refresh))
+    }
+
+    /// Opens a durable iterator with tokens from `source`, for apps that get tokens some
+    /// other way than the options' procedure: `source` gives the first token now and fresh
+    /// ones when a refresh is due (`Err` carries a reason; the refresh is retried).
+    pub async fn from_token_source<F, Fut>(source: F, options: Options) -> Result<Self, Error>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, String>> + Send + 'static,
+    {
+        let token = source().await.map_err(|reason| Error::InvalidToken {
+            procedure: "token source".to_owned(),
+            reason,
+        })?;
+        let refresh: RefreshFn = Arc::new(move || Box::pin(source()));
+        Self::start(token, options, Some(refresh))
+    }
+
+    /// Opens a durable iterator from a token obtained some other way; the options' procedure
+    /// is not called, so the token cannot be refreshed. Must run inside a Tokio runtime.
+    pub fn from_token(token: String, options: Options) -> Result<Self, Error> {
+        Self::start(token, options, None)
+    }
+
+    fn start(token: String, options: Options, refresh: Option<RefreshFn>) -> Result<Self, Error> {
+        let mut engine = options.engine;
+        if refresh.is_none() {
+            // Without a way to get a new token, expiry must end the iterator, not retry.
+            engine.refresh_before_expire = None;
+        }
+        let object_url = options.object_url;
+        let config = DriverConfig {
+            url: Arc::new(move |payload| object_url(payload)),
+            refresh,
+            on_notice: options.on_notice,
+        };
+        let (handle, events) = driver::start(engine, token, options.last_event_id.clone(), config)?;
+        Ok(DurableIterator {
+            handle,
+            events,
+            last_event_id: options.last_event_id,
+            _events_of: PhantomData,
+        })
+    }
+
+    /// A call of the object method at `path` (`["routerClient", "echo"]`), allowed only when
+    /// the current token's `rpc` list names `path[0]`.
+    pub fn rpc<S: Into<String>>(&self, path: impl IntoIterator<Item = S>) -> Rpc {
+        Rpc {
+            handle: self.handle.clone(),
+            path: path.into_iter().map(Into::into).collect(),
+            retries: 0,
+            retry_delay: Duration::from_secs(2),
+        }
+    }
+
+    /// The connection state now.
+    pub fn state(&self) -> ConnectionState {
+        self.handle.state()
+    }
+
+    /// The id of the last event this stream yielded.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// The id this iterator's socket presents to the object (random, fixed for its life).
+    pub fn client_id(&self) -> String {
+        self.handle.client_id().to_owned()
+    }
+
+    /// The payload of the token in use.
+    pub fn token_payload(&self) -> TokenPayload {
+        self.handle.token_payload()
+    }
+
+    /// Stops the iterator: the socket closes, timers go, the stream ends.
+    pub fn close(&self) {
+        self.handle.stop();
+    }
+
+    /// The next raw event (id and rich-JSON body), without decoding.
+    pub fn poll_next_raw(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
+        let polled = self.events.poll_recv(cx);
+        remember_id(&mut self.last_event_id, &polled);
+        polled
+    }
+}
+
+impl<T: DeserializeOwned> Stream for DurableIterator<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        decode_polled(self.get_mut().poll_next_raw(cx))
+    }
+}
+
+impl<T> Drop for DurableIterator<T> {
+    fn drop(&mut self) {
+        self.handle.stop();
+    }
+}
+
+/// A typed RPC call on the iterator's socket; it may outlive a `spawn` boundary.
+pub struct Rpc {
+    handle: Handle,
+    path: Vec<String>,
+    retries: u32,
+    retry_delay: Duration,
+}
+
+impl Rpc {
+    /// Retry a failed call `retries` more times, `delay` apart. Default: no retry, 2 s.
+    pub fn retries(mut self, retries: u32, delay: Duration) -> Self {
+        self.retries = retries;
+        self.retry_delay = delay;
+        self
+    }
+
+    /// Calls with `input`; dropping the future aborts the call.
+    pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
+        self,
+        input: &I,
+    ) -> Result<O, Error> {
+        self.send(Some(plain_body(input)?)).await
+    }
+
+    /// Calls without input (`undefined`).
+    pub async fn call_without_input<O: DeserializeOwned>(self) -> Result<O, Error> {
+        self.send(None).await
+    }
+
+    async fn send<O: DeserializeOwned>(self, input: Option<RichBody>) -> Result<O, Error> {
+        let request =
+            CallRequest::new(self.path, input).with_retries(self.retries, self.retry_delay);
+        typed_call(&self.handle, request).await
+    }
+}

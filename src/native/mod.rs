@@ -1,0 +1,42 @@
+//! The native transport (feature `native`): the same engine and the same Rust API as in the
+//! browser, driven by Tokio, tokio-tungstenite and hyper, so Rust services, command-line
+//! tools and soak tests can follow a durable iterator outside a page.
+//!
+//! One Tokio task per iterator owns the engine and its socket; [`DurableIterator`] and
+//! [`Rpc`] are handles that talk to it over channels, so both are `Send + 'static`. The
+//! engine decides everything as in the browser — reconnect with backoff, resume without loss
+//! or duplicates, token refresh, liveness probes, RPC calls, stop. There is no page here, so
+//! no offline or wake signals; and no TLS: URLs are `http://` and `ws://`.
+//!
+//! ```no_run
+//! use durable_iterator_wasm::native::{DurableIterator, Options};
+//! use futures_util::StreamExt;
+//!
+//! # async fn run() -> Result<(), durable_iterator_wasm::Error> {
+//! let options = Options::new("http://127.0.0.1:8787/rpc", "onMessage", "ws://127.0.0.1:8787/chat-room")
+//!     .input(&serde_json::json!({ "tags": ["news"] }))?;
+//! let mut messages = DurableIterator::<serde_json::Value>::connect(options).await?;
+//! let echo: String = messages
+//!     .rpc(["routerClient", "echo"])
+//!     .call(&serde_json::json!({ "text": "hi" }))
+//!     .await?;
+//! tokio::spawn(async move {
+//!     while let Some(message) = messages.next().await {
+//!         println!("{message:?}");
+//!     }
+//! });
+//! # let _ = echo;
+//! # Ok(()) }
+//! ```
+
+mod clock;
+mod driver;
+mod http;
+mod iterator;
+mod options;
+mod socket;
+
+pub use crate::notice::Notice;
+pub use crate::procedure::{ProcedureCall, ProcedureOutput};
+pub use iterator::{DurableIterator, Rpc};
+pub use options::{ObjectUrl, Options};
