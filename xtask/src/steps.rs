@@ -114,6 +114,8 @@ fn clippy(ctx: &Ctx) -> Result {
         "clippy",
         "--workspace",
         "--all-targets",
+        // Every feature, so the native transport (`durable-iterator-wasm/native`) is linted.
+        "--all-features",
         "--locked",
         "--",
         "-D",
@@ -130,7 +132,15 @@ fn native_tests(ctx: &Ctx) -> Result {
             vectors.display()
         );
     }
-    run(cargo(&ctx.root).args(["test", "--workspace", "--locked"]))
+    // The native transport's suites (tests/native_*.rs) need its feature; building with it
+    // also keeps the shared client modules compiled and tested natively.
+    run(cargo(&ctx.root).args([
+        "test",
+        "--workspace",
+        "--locked",
+        "--features",
+        "durable-iterator-wasm/native",
+    ]))
 }
 
 fn wasm_build(ctx: &Ctx) -> Result {
