@@ -154,8 +154,9 @@ pub struct Cli {
     pub max_queued_events: usize,
 
     /// Mount test-only endpoints (off by default; never on a shared host):
-    ///   POST /test/publish {"channel","count","size","tags"?} publishes count events
-    ///        {"seq":k,"pad":"x..."} of about size bytes -> {"published","firstId","lastId"}
+    ///   POST /test/publish {"channel","count","size","tags"?,"rate"?,"stamp"?} publishes
+    ///        count events {"seq":k,"pad":"x..."} of about size bytes (at rate events/s;
+    ///        stamp adds "t", the publish time in epoch ms) -> {"published","firstId","lastId"}
     ///        (ids are decimal strings, null when resume is off);
     ///   POST /test/drop {"channel"} drops the channel's sockets without a close frame
     ///        -> {"dropped":n};

@@ -6,7 +6,10 @@
 //!   and answers `{"published":N,"firstId":"..","lastId":".."}` (decimal strings; null when
 //!   resume is off). The burst is paced: between chunks it waits (at most 5 s) while a
 //!   subscriber's queue is nearly full, so a benchmark burst does not trip the slow-consumer
-//!   rule by itself; a consumer that stays stuck is still closed.
+//!   rule by itself; a consumer that stays stuck is still closed. For benchmarks: `"rate":R`
+//!   publishes at a steady R events/s instead of a burst (the answer comes when the last is
+//!   out), and `"stamp":true` adds `"t"`, the publish time in ms since the epoch (fractional),
+//!   to every payload: `{"seq":k,"t":..,"pad":".."}`.
 //! - `POST /test/drop` `{"channel":"some-room"}` drops every socket of the channel without a
 //!   close frame (a simulated network loss) and answers `{"dropped":N}`.
 //! - `GET /test/sockets?channel=some-room` answers `{"sockets":[{"id","conn","tags","att",
@@ -53,6 +56,12 @@ struct PublishRequest {
     size: usize,
     #[serde(default)]
     tags: Option<Vec<String>>,
+    /// Steady events per second instead of a burst.
+    #[serde(default)]
+    rate: Option<f64>,
+    /// Whether payloads carry their publish time.
+    #[serde(default)]
+    stamp: bool,
 }
 
 #[derive(Deserialize)]
@@ -77,15 +86,31 @@ async fn publish(State(server): State<Server>, body: Bytes) -> Response {
     };
     let capacity = server.config().max_queued_events;
     let chunk = (capacity / 4).clamp(1, 256);
+    let rate = request.rate.filter(|r| r.is_finite() && *r > 0.0);
+    let started = Instant::now();
     let (mut first_id, mut last_id) = (None, None);
     let mut seq = 1;
     while seq <= request.count {
-        let end = (seq + chunk).min(request.count + 1);
+        let end = match rate {
+            // Everything due by now (at least one), then a short sleep: a steady stream.
+            Some(rate) => {
+                let due = (started.elapsed().as_secs_f64() * rate) as usize + 1;
+                if due < seq {
+                    tokio::time::sleep(Duration::from_micros(500)).await;
+                    continue;
+                }
+                due.min(request.count) + 1
+            }
+            None => (seq + chunk).min(request.count + 1),
+        };
         let deadline = Instant::now() + MAX_PACE_WAIT;
         while channel.max_queued() + (end - seq) > capacity && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let payloads: Vec<String> = (seq..end).map(|k| event_body(k, request.size)).collect();
+        let stamp = request.stamp.then(wall_clock_ms);
+        let payloads: Vec<String> = (seq..end)
+            .map(|k| event_body(k, request.size, stamp))
+            .collect();
         let receipt = channel.publish(&payloads, &options, now_ms());
         first_id = first_id.or(receipt.first_id);
         last_id = receipt.last_id.or(last_id);
@@ -99,11 +124,23 @@ async fn publish(State(server): State<Server>, body: Bytes) -> Response {
     .into_response()
 }
 
-/// `{"json":{"seq":k,"pad":"xx…"}}` whose payload is about `size` bytes.
-fn event_body(seq: usize, size: usize) -> String {
-    let bare = json!({ "seq": seq, "pad": "" }).to_string().len();
-    let pad = "x".repeat(size.saturating_sub(bare));
-    RichBody::plain(json!({ "seq": seq, "pad": pad })).to_json_string()
+/// `{"json":{"seq":k,"pad":"xx…"}}` (with `"t"` after `seq` when stamped) whose payload is
+/// about `size` bytes.
+fn event_body(seq: usize, size: usize, stamp: Option<f64>) -> String {
+    let payload = |pad: &str| match stamp {
+        Some(t) => json!({ "seq": seq, "t": t, "pad": pad }),
+        None => json!({ "seq": seq, "pad": pad }),
+    };
+    let bare = payload("").to_string().len();
+    RichBody::plain(payload(&"x".repeat(size.saturating_sub(bare)))).to_json_string()
+}
+
+/// Milliseconds since the Unix epoch with microsecond precision, comparable with a browser's
+/// `performance.timeOrigin + performance.now()` on the same machine.
+fn wall_clock_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 async fn drop_sockets(State(server): State<Server>, body: Bytes) -> Response {
@@ -143,9 +180,12 @@ mod tests {
 
     #[test]
     fn padded_events_have_about_the_asked_size() {
-        let body = event_body(7, 100);
+        let body = event_body(7, 100, None);
         let payload = &body["{\"json\":".len()..body.len() - 1];
         assert_eq!(payload.len(), 100);
-        assert!(event_body(1, 0).contains("\"pad\":\"\""));
+        assert!(event_body(1, 0, None).contains("\"pad\":\"\""));
+        let stamped = event_body(7, 100, Some(1_700_000_000_123.5));
+        assert!(stamped.starts_with("{\"json\":{\"seq\":7,\"t\":1700000000123.5,\"pad\":\"x"));
+        assert_eq!(stamped.len(), body.len());
     }
 }
