@@ -35,11 +35,19 @@ pub fn fail<T>(msg: impl Into<String>) -> Result<T> {
 
 /// The repository root. xtask sits one directory below it, and every path the tasks use is
 /// relative to the root so that `cargo xtask` works from any subdirectory.
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` for the program it runs, so this reads it at run time
+/// first: the compile-time value is baked into the binary and goes stale when a build from
+/// another checkout (a worktree sharing this target directory) left `target/debug/xtask` behind.
 pub fn repo_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    match manifest_dir.parent() {
+        Some(root) => root.to_path_buf(),
+        None => manifest_dir,
+    }
 }
 
 /// Cargo's target directory, honouring `CARGO_TARGET_DIR` like cargo itself does.
