@@ -303,11 +303,11 @@ ui.drop.addEventListener('click', async () => {
     const response = await fetch('/test/drop', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ channel }),
+      body: JSON.stringify({ channel, id: iterator.clientId }),
     })
     if (!response.ok) throw new Error(`HTTP ${response.status} (is the server running with --test-endpoints?)`)
     const { dropped } = await response.json()
-    log('warn', `dropped ${dropped} socket${dropped === 1 ? '' : 's'} in ${channel}`)
+    log('warn', `server dropped this tab's socket (${dropped})`)
   }
   catch (error) {
     log('error', `drop failed: ${describe(error)}`)

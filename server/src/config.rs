@@ -158,7 +158,7 @@ pub struct Cli {
     ///        count events {"seq":k,"pad":"x..."} of about size bytes (at rate events/s;
     ///        stamp adds "t", the publish time in epoch ms) -> {"published","firstId","lastId"}
     ///        (ids are decimal strings, null when resume is off);
-    ///   POST /test/drop {"channel"} drops the channel's sockets without a close frame
+    ///   POST /test/drop {"channel","id"?} drops the channel's sockets (or client id's) without a close frame
     ///        -> {"dropped":n};
     ///   GET  /test/sockets?channel=c
     ///        -> {"sockets":[{"id","conn","tags","att","exp","subscribed"}]}.

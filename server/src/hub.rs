@@ -98,6 +98,13 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// Drops the sockets of one client of a channel the same way; returns how many.
+    pub fn drop_client(&self, channel: &str, client_id: &str) -> usize {
+        self.existing_channel(channel)
+            .map(|c| c.kick_client(Kick::Drop, client_id))
+            .unwrap_or(0)
+    }
+
     /// Closes every socket with 1001 (going away), for a graceful stop; returns how many.
     pub fn close_all(&self) -> usize {
         let channels: Vec<Arc<Channel>> = self.lock_channels().values().cloned().collect();

@@ -253,11 +253,22 @@ impl Channel {
 
     /// Asks every socket to end; returns how many were asked.
     pub fn kick_all(&self, kick: Kick) -> usize {
+        self.kick_where(kick, |_| true)
+    }
+
+    /// Kicks the sockets of one client id; returns how many.
+    pub fn kick_client(&self, kick: Kick, client_id: &str) -> usize {
+        self.kick_where(kick, |entry| &*entry.client_id == client_id)
+    }
+
+    fn kick_where(&self, kick: Kick, selected: impl Fn(&SocketEntry) -> bool) -> usize {
         let state = self.lock();
-        for entry in state.sockets.values() {
+        let mut kicked = 0;
+        for entry in state.sockets.values().filter(|entry| selected(entry)) {
             entry.control.kick(kick);
+            kicked += 1;
         }
-        state.sockets.len()
+        kicked
     }
 
     /// The fullest queue among subscribed sockets, in events (paced publishers wait on it).

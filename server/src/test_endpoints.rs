@@ -10,8 +10,9 @@
 //!   publishes at a steady R events/s instead of a burst (the answer comes when the last is
 //!   out), and `"stamp":true` adds `"t"`, the publish time in ms since the epoch (fractional),
 //!   to every payload: `{"seq":k,"t":..,"pad":".."}`.
-//! - `POST /test/drop` `{"channel":"some-room"}` drops every socket of the channel without a
-//!   close frame (a simulated network loss) and answers `{"dropped":N}`.
+//! - `POST /test/drop` `{"channel":"some-room","id"?:clientId}` drops every socket of the
+//!   channel (or only those of client `id`) without a close frame (a simulated network loss)
+//!   and answers `{"dropped":N}`.
 //! - `GET /test/sockets?channel=some-room` answers `{"sockets":[{"id","conn","tags","att",
 //!   "exp","subscribed"}]}`: `id` is the client id, `conn` a per-connection serial number (a
 //!   token refresh over the open socket keeps it, a reconnect gets a new one).
@@ -143,10 +144,22 @@ fn wall_clock_ms() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
+#[derive(Deserialize)]
+struct DropRequest {
+    channel: String,
+    /// Only this client's sockets, so one tab or test can lose its connection alone.
+    #[serde(default)]
+    id: Option<String>,
+}
+
 async fn drop_sockets(State(server): State<Server>, body: Bytes) -> Response {
-    match serde_json::from_slice::<ChannelRequest>(&body) {
+    match serde_json::from_slice::<DropRequest>(&body) {
         Ok(request) => {
-            Json(json!({ "dropped": server.drop_sockets(&request.channel) })).into_response()
+            let dropped = match &request.id {
+                Some(id) => server.drop_client(&request.channel, id),
+                None => server.drop_sockets(&request.channel),
+            };
+            Json(json!({ "dropped": dropped })).into_response()
         }
         Err(e) => bad_request(&e.to_string()),
     }

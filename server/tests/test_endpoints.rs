@@ -106,3 +106,29 @@ async fn ids_are_null_without_resume_and_bursts_beyond_the_queue_arrive_whole() 
     reader.await.unwrap();
     assert_eq!(server.server.sockets(common::ROOM).len(), 1);
 }
+
+#[tokio::test]
+async fn drop_can_target_one_client() {
+    let server = TestServer::start(config()).await;
+    let mut kept = server.connect("kept").await;
+    let kept_sub = kept.subscribe(None).await;
+    let mut dropped = server.connect("dropped").await;
+    dropped.subscribe(None).await;
+
+    let response = server
+        .http(
+            "POST",
+            "/test/drop",
+            JSON,
+            Some(r#"{"channel":"some-room","id":"dropped"}"#),
+        )
+        .await;
+    assert_eq!(response.json(), json!({"dropped": 1}));
+    dropped.expect_abrupt_end().await;
+
+    let burst = r#"{"channel":"some-room","count":1,"size":10}"#;
+    server
+        .http("POST", "/test/publish", JSON, Some(burst))
+        .await;
+    assert_eq!(kept.event(&kept_sub).await.0["seq"], 1);
+}
