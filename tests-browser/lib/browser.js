@@ -1,0 +1,90 @@
+// One headless Chromium (Debian's, through playwright-core; never a downloaded browser) and one
+// reference server per test file, and a fresh page per test.
+
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+
+import { startServer } from './server.js'
+import { buildSite, PROJECT_DIR, REPO_ROOT } from './site.js'
+
+/** Chromium: `CHROMIUM_BIN`, else Debian's. */
+const EXECUTABLE = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium'
+/** Without the background-networking flags Chromium floods this closed network with lookups. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+/** Where screenshots go (gitignored). */
+export const ARTIFACTS_DIR = join(REPO_ROOT, 'test-artifacts')
+
+/**
+ * Starts the site, the server and the browser for a test file. `open(page)` gives a fresh
+ * page (own context) with `page.html` loaded and its `window.ready` promise settled; its
+ * console errors and uncaught exceptions are kept in `page.problems`.
+ */
+export async function startEnvironment() {
+  const site = buildSite()
+  let server
+  let browser
+  try {
+    server = await startServer({ staticDir: site.dir })
+    browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: CHROMIUM_ARGS })
+  }
+  catch (error) {
+    await server?.stop()
+    site.remove()
+    throw error
+  }
+  const contexts = new Set()
+
+  async function open(html) {
+    const context = await browser.newContext()
+    contexts.add(context)
+    const page = await context.newPage()
+    page.problems = []
+    page.on('console', (message) => {
+      if (message.type() === 'error') page.problems.push(`console.error: ${message.text()}`)
+    })
+    page.on('pageerror', error => page.problems.push(`uncaught: ${error.stack ?? error.message}`))
+    await page.goto(`${server.baseUrl}/${html}`)
+    // Each page module sets `window.ready` to a promise that settles once it has loaded.
+    await page.waitForFunction(() => window.ready !== undefined, null, { timeout: 15_000 })
+    await page.evaluate(() => window.ready)
+    return page
+  }
+
+  async function closePages() {
+    for (const context of contexts) await context.close().catch(() => {})
+    contexts.clear()
+  }
+
+  async function stop() {
+    await closePages()
+    await browser.close().catch(() => {})
+    await server.stop()
+    site.remove()
+  }
+
+  return { server, open, closePages, stop }
+}
+
+/** Saves a PNG of `page` as test-artifacts/<name>.png and returns its path. */
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true })
+  const path = join(ARTIFACTS_DIR, `${name}.png`)
+  await page.screenshot({ path, fullPage: true })
+  return path
+}
+
+/** A tag unique to one test, so events published for it reach no other test's iterator. */
+export function uniqueTag(label) {
+  return `${label}-${Math.random().toString(36).slice(2, 10)}`
+}
+
+export { PROJECT_DIR }
