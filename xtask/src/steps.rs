@@ -94,6 +94,11 @@ pub const TEST_STEPS: &[Step] = &[
         run: browser_tests,
     },
     Step {
+        name: "npm package browser tests",
+        needs_dir: Some("tests-browser"),
+        run: package_browser_tests,
+    },
+    Step {
         name: "leptos example build",
         needs_dir: Some(demo::LEPTOS_DIR),
         run: leptos_build,
@@ -228,6 +233,25 @@ fn demo_tests(ctx: &Ctx) -> Result {
         npm.env("LEPTOS_SITE_DIR", demo::leptos_site(ctx));
     }
     run(&mut npm)
+}
+
+/// The npm package in headless Chromium (playwright-core) against the reference server: the JS
+/// API, the oRPC drop-in with the real @orpc/client, and the TypeScript types (tsc). The
+/// package step builds pkg/ earlier in the list; this builds it only when it is missing.
+fn package_browser_tests(ctx: &Ctx) -> Result {
+    build_server(ctx)?;
+    if !ctx
+        .root
+        .join(crate::package::PKG_DIR)
+        .join("package.json")
+        .is_file()
+    {
+        crate::package::package(ctx, false)?;
+    }
+    run(Command::new("npm")
+        .arg("test")
+        .env("DURABLE_ITERATOR_SERVER_BIN", ctx.server_binary())
+        .current_dir(ctx.root.join("tests-browser")))
 }
 
 /// How one step ended, for the summary line.
