@@ -1,0 +1,36 @@
+// The directory the server serves to the bench page: a copy of the npm package (`/pkg/`), the
+// upstream-equivalent client bundled from npm by esbuild (`/upstream.js`) and the page itself.
+
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+/** bench/ */
+export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+/** The repository root. */
+export const REPO_ROOT = resolve(BENCH_DIR, '..')
+
+const PACKAGE_FILES = ['index.js', 'rich-json.js', 'durable_iterator_wasm.js', 'durable_iterator_wasm_bg.wasm']
+
+/** Builds the site from `pkgDir`; returns its path and a `remove()`. */
+export async function buildSite(pkgDir) {
+  const missing = PACKAGE_FILES.filter(file => !existsSync(join(pkgDir, file)))
+  if (missing.length > 0) {
+    throw new Error(`${pkgDir} lacks ${missing.join(', ')}: build the npm package with \`cargo xtask package\``)
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'durable-iterator-bench-'))
+  cpSync(pkgDir, join(dir, 'pkg'), { recursive: true })
+  cpSync(join(BENCH_DIR, 'pages'), dir, { recursive: true })
+  await build({
+    entryPoints: [join(BENCH_DIR, 'upstream', 'client.js')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    outfile: join(dir, 'upstream.js'),
+    logLevel: 'warning',
+  })
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
