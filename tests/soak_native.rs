@@ -1,0 +1,363 @@
+//! Soak of the native client through the chaos proxy: a steady publisher, the connection
+//! dropped every few hundred milliseconds (some drops cut a frame in half), latency and
+//! jitter on every byte. With resume retention on, the client must deliver exactly the
+//! published sequence — nothing lost, nothing duplicated, in order — across at least 200
+//! drops; with retention off it must report every possible gap. A half-open link (black hole)
+//! must be found by liveness within its idle + timeout and replaced with nothing lost.
+//!
+//! The CI-sized run takes about two minutes (the three tests run side by side). Set
+//! `DURABLE_ITERATOR_SOAK=long` for the long run (1,000+ drops, 100k+ events, ~9 minutes).
+//! Figures go to stderr and to `target/tmp/soak-figures/`.
+#![cfg(feature = "native")]
+
+mod native_support;
+mod soak_support;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use durable_iterator_chaos::{ChaosConfig, ChaosProxy};
+use durable_iterator_server::{Config, DbLocation};
+use durable_iterator_wasm::native::{DurableIterator, Options};
+use durable_iterator_wasm::{ConnectionState, Notice};
+use native_support::*;
+use soak_support::*;
+use tokio::time::Instant;
+
+/// The size of a soak run.
+#[derive(Debug, Clone)]
+struct Plan {
+    name: &'static str,
+    seed: u64,
+    events: u64,
+    rate: u64,
+    drop_every: (Duration, Duration),
+    truncate_probability: f64,
+    latency: Duration,
+    jitter: Duration,
+    /// The least number of drops the client must have resumed from.
+    min_drops: usize,
+}
+
+fn long_run() -> bool {
+    std::env::var("DURABLE_ITERATOR_SOAK").is_ok_and(|v| v == "long")
+}
+
+/// With retention on: CI-sized (about 2 minutes, 200+ drops) or the long run.
+fn resume_plan() -> Plan {
+    let base = Plan {
+        name: "soak-resume",
+        seed: 0x50A4,
+        events: 24_000,
+        rate: 200,
+        drop_every: (Duration::from_millis(200), Duration::from_millis(600)),
+        truncate_probability: 0.3,
+        latency: Duration::from_millis(1),
+        jitter: Duration::from_millis(4),
+        min_drops: 200,
+    };
+    if long_run() {
+        Plan {
+            name: "soak-resume-long",
+            events: 120_000,
+            rate: 250,
+            min_drops: 1_000,
+            ..base
+        }
+    } else {
+        base
+    }
+}
+
+/// With retention off: shorter; it only has to show that every gap is reported.
+fn gap_plan() -> Plan {
+    Plan {
+        name: "soak-no-retention",
+        seed: 0x6A9,
+        events: 4_000,
+        rate: 200,
+        min_drops: 20,
+        ..resume_plan()
+    }
+}
+
+/// Options through `proxy`, tuned so a drop costs little: a quick first retry and an attempt
+/// counter that resets soon, or the backoff would climb to its 10 s cap between drops that
+/// come twice a second.
+fn chaos_options(server: &TestServer, proxy: &ChaosProxy, tag: &str, log: &NoticeLog) -> Options {
+    let url = server.object_url(Some(proxy.addr()));
+    server
+        .options()
+        .object_url_fn(move |_| url.clone())
+        .input(&serde_json::json!({ "tags": [tag] }))
+        .unwrap()
+        .backoff(Duration::from_millis(50), 2.0, Duration::from_secs(1))
+        .stable_after(Duration::from_millis(150))
+        .on_notice(log.listener())
+}
+
+/// Waits until the client is open and its subscription is on the server.
+async fn wait_settled(server: &TestServer, client_id: &str, log: &NoticeLog) {
+    let deadline = Instant::now() + WAIT * 3;
+    loop {
+        let open = log.last_state() == Some(ConnectionState::Open);
+        let sockets = server.server_sockets(client_id).await;
+        if open && sockets.iter().any(|s| s["subscribed"] == true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never settled: {:?}",
+            log.last_state()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Publishes markers above `last` (one every 2 s) until the consumer has one: without
+/// resume, a marker published while the client is between sockets is lost.
+async fn publish_marker(server: &TestServer, tag: &str, last: u64, progress: &AtomicU64) {
+    for k in 1..=10 {
+        publish_one(&server.server, tag, last + k);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if progress.load(Ordering::SeqCst) > last {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// What one run produced.
+struct Run {
+    received: Received,
+    tally: Tally,
+    log: NoticeLog,
+    stats: durable_iterator_chaos::Stats,
+    took: Duration,
+}
+
+/// Runs `plan` against `server`: connect through a chaos proxy, publish steadily while the
+/// proxy drops, then calm the proxy, publish a marker and collect.
+async fn soak(plan: &Plan, server: &TestServer) -> Run {
+    let config = ChaosConfig {
+        seed: plan.seed,
+        latency: plan.latency,
+        jitter: plan.jitter,
+        truncate_probability: plan.truncate_probability,
+        ..ChaosConfig::default()
+    };
+    let proxy = ChaosProxy::start("127.0.0.1:0".parse().unwrap(), server.addr, config)
+        .await
+        .unwrap();
+    let (tag, log) = (unique_tag(plan.name), NoticeLog::default());
+    let it = DurableIterator::<Seq>::connect(chaos_options(server, &proxy, &tag, &log))
+        .await
+        .unwrap();
+    wait_until_subscribed(server, &it).await;
+    let client_id = it.client_id();
+    let progress = Arc::new(AtomicU64::new(0));
+    let consumer = consume(it, plan.events, log.clone(), progress.clone());
+
+    let started = Instant::now();
+    proxy.set_drop_every(Some(plan.drop_every));
+    publish_steadily(
+        server.server.clone(),
+        tag.clone(),
+        1..=plan.events,
+        plan.rate,
+    )
+    .await
+    .unwrap();
+    proxy.set_drop_every(None);
+    wait_settled(server, &client_id, &log).await;
+    publish_marker(server, &tag, plan.events, &progress).await;
+    let received = consumer.await.unwrap();
+    let took = started.elapsed();
+    Run {
+        tally: Tally::of(&received.seqs, plan.events),
+        received,
+        log,
+        stats: proxy.stats(),
+        took,
+    }
+}
+
+fn figures(plan: &Plan, run: &Run) -> String {
+    let t = &run.tally;
+    format!(
+        "{} events published at {}/s in {:.1}s; drop rounds {}, links cut {} (of which {} mid-frame); \
+         client: reconnects {}, resumed {}, possible-gap notices {}; checked {} events: \
+         lost {}, duplicated {}, out of order {}, gaps {}; stop: {}",
+        t.expected,
+        plan.rate,
+        run.took.as_secs_f64(),
+        run.stats.drop_rounds,
+        run.stats.links_dropped(),
+        run.stats.truncated,
+        run.log.reconnects(),
+        run.log.resumes(),
+        run.log.gaps(),
+        t.received,
+        t.lost,
+        t.duplicated,
+        t.out_of_order,
+        t.gaps.len(),
+        run.received.stop,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_retention_nothing_is_lost_or_duplicated_across_hundreds_of_drops() {
+    let plan = resume_plan();
+    let server = TestServer::start().await;
+    let run = soak(&plan, &server).await;
+    let text = figures(&plan, &run);
+    record_figures(plan.name, &text);
+
+    assert_eq!(run.received.stop, "marker", "{text}");
+    assert_eq!(
+        (run.tally.lost, run.tally.duplicated, run.tally.out_of_order),
+        (0, 0, 0),
+        "{text}"
+    );
+    let expected: Vec<u64> = (1..=plan.events + 1).collect();
+    assert_eq!(run.received.seqs, expected, "{text}");
+    let ids: Vec<u64> = run
+        .received
+        .ids
+        .iter()
+        .map(|id| id.as_deref().unwrap_or_default().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids must rise");
+    assert!(run.log.resumes() >= plan.min_drops, "{text}");
+    assert_eq!(
+        run.log.gaps(),
+        0,
+        "with retention every resume is whole: {text}"
+    );
+    assert!(run.stats.truncated > 0, "no drop cut a frame: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_retention_every_gap_is_reported() {
+    let plan = gap_plan();
+    let mut config = Config::new("native-test-key");
+    config.db = DbLocation::Memory;
+    config.test_endpoints = true;
+    config.resume_retention = None;
+    let server = TestServer::start_with(config).await;
+    let run = soak(&plan, &server).await;
+    let text = figures(&plan, &run);
+    record_figures(plan.name, &text);
+
+    assert_eq!(run.received.stop, "marker", "{text}");
+    // Nothing can be replayed, so nothing is duplicated or reordered; losses are expected.
+    assert_eq!(
+        (run.tally.duplicated, run.tally.out_of_order),
+        (0, 0),
+        "{text}"
+    );
+    assert!(
+        run.tally.lost > 0 && !run.tally.gaps.is_empty(),
+        "no loss to report: {text}"
+    );
+    assert!(run.received.ids.iter().all(Option::is_none));
+    assert_eq!(
+        run.log.resumes(),
+        0,
+        "a resume without ids would be a lie: {text}"
+    );
+    assert!(run.log.reconnects() >= plan.min_drops, "{text}");
+    // Every gap was announced before the first event after it arrived: by the i-th gap, at
+    // least i PossibleGap notices.
+    for (i, (first, last, index)) in run.tally.gaps.iter().enumerate() {
+        let told = run.received.gap_notices_before[*index];
+        assert!(
+            told > i,
+            "seqs {first}..={last} went missing unannounced ({told} notices): {text}"
+        );
+    }
+    // Every resubscribe after a drop is reported, none at the first subscribe.
+    assert!(run.log.gaps() < run.log.opens(), "{text}");
+    assert!(run.log.gaps() >= run.tally.gaps.len(), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_open_link_is_found_within_the_liveness_timeout_and_replaced() {
+    let (idle, timeout) = (Duration::from_secs(1), Duration::from_secs(1));
+    let server = TestServer::start().await;
+    let proxy = ChaosProxy::start(
+        "127.0.0.1:0".parse().unwrap(),
+        server.addr,
+        ChaosConfig::default(),
+    )
+    .await
+    .unwrap();
+    let (tag, log) = (unique_tag("half-open"), NoticeLog::default());
+    let options = chaos_options(&server, &proxy, &tag, &log).liveness(Some((idle, timeout)));
+    let it = DurableIterator::<Seq>::connect(options).await.unwrap();
+    wait_until_subscribed(&server, &it).await;
+    let client_id = it.client_id();
+    let progress = Arc::new(AtomicU64::new(0));
+    const EVENTS: u64 = 800;
+    let consumer = consume(it, EVENTS, log.clone(), progress.clone());
+    let publisher = publish_steadily(server.server.clone(), tag.clone(), 1..=EVENTS, 50);
+
+    let mut detections = Vec::new();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let holed = Instant::now();
+        proxy.blackhole(true);
+        let deadline = holed + WAIT;
+        let found = loop {
+            let lost = log.first_after(holed, |n| {
+                matches!(
+                    n,
+                    Notice::State(ConnectionState::Reconnecting { code: 4000, .. })
+                )
+            });
+            if let Some((at, _)) = lost {
+                break at;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never noticed: {:?}",
+                log.last_state()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        proxy.blackhole(false);
+        detections.push(found - holed);
+        wait_settled(&server, &client_id, &log).await;
+    }
+    publisher.await.unwrap();
+    wait_settled(&server, &client_id, &log).await;
+    publish_marker(&server, &tag, EVENTS, &progress).await;
+    let received = consumer.await.unwrap();
+    let tally = Tally::of(&received.seqs, EVENTS);
+    let ms: Vec<u128> = detections.iter().map(Duration::as_millis).collect();
+    let text = format!(
+        "liveness idle {idle:?} + timeout {timeout:?}: half-open detected after {ms:?} ms; \
+         {} events checked, lost {}, duplicated {}, out of order {}",
+        tally.received, tally.lost, tally.duplicated, tally.out_of_order
+    );
+    record_figures("half-open", &text);
+
+    assert_eq!(received.stop, "marker", "{text}");
+    assert_eq!(
+        (tally.lost, tally.duplicated, tally.out_of_order),
+        (0, 0, 0),
+        "{text}"
+    );
+    // The last frame came at most `idle` before the hole opened; a probe follows `idle` after
+    // it and gives up `timeout` later. The slack covers timer and scheduling delays only.
+    for detection in &detections {
+        assert!(
+            *detection <= idle + timeout + Duration::from_millis(500),
+            "{text}"
+        );
+    }
+}
