@@ -74,6 +74,8 @@ export interface DurableIteratorOptions {
   liveness?: false | { idleMs?: number, timeoutMs?: number }
   /** How many delivered event ids are remembered to drop replayed duplicates. @default 4096 */
   dedupCapacity?: number
+  /** Largest frame read from the object, bytes; a larger one is dropped with an `ignored` event. @default 16777216 (16 MiB) */
+  maxFrameBytes?: number
   /** Id the socket presents to the object; must be unguessable. @default crypto.randomUUID() */
   clientId?: string
   /** A WebSocket class for hosts without a global one (Node: `import WebSocket from 'ws'`). @default globalThis.WebSocket */
@@ -114,6 +116,8 @@ export interface ConnectionEventMap {
   gap: CustomEvent<Record<string, never>>
   refreshfailed: CustomEvent<{ reason: string, retryInMs: number }>
   token: CustomEvent<Record<string, never>>
+  /** The object sent a frame the client dropped (too large, malformed, unknown type or request id); the stream goes on. */
+  ignored: CustomEvent<{ code: 'FRAME_TOO_LARGE' | 'MALFORMED_MESSAGE' | 'UNKNOWN_MESSAGE_TYPE' | 'UNEXPECTED_RESPONSE', reason: string }>
 }
 
 /** The async iterator part of a durable iterator. */
@@ -145,7 +149,15 @@ export type RpcClient<T> = T extends (...args: infer A) => infer R
  * `TRpc` describes the allowed object methods, e.g.
  * `{ singleClient: (input: { message: string }) => void, routerClient: { ping: () => string, echo: (input: { text: string }) => string } }`.
  */
-export type DurableIterator<TEvent, TRpc extends object = {}> = DurableIteratorBase<TEvent> & { readonly [K in keyof TRpc]: RpcClient<TRpc[K]> }
+export type DurableIterator<TEvent, TRpc extends object = {}> = DurableIteratorBase<TEvent> & AsyncDisposeMethod & { readonly [K in keyof TRpc]: RpcClient<TRpc[K]> }
+
+/**
+ * `[Symbol.asyncDispose]()`, which `await using` calls (it stops the iterator); declared only
+ * when the TypeScript lib in use knows `Symbol.asyncDispose`, so older libs still compile.
+ */
+export type AsyncDisposeMethod = SymbolConstructor extends { readonly asyncDispose: infer K extends symbol }
+  ? { [P in K]: () => Promise<void> }
+  : {}
 
 /** The one error class: `code` is stable (`TOKEN_EXPIRED`, `RPC_NOT_ALLOWED`, an oRPC code such as `FORBIDDEN`, ...). */
 export class DurableIteratorError extends Error {
