@@ -67,6 +67,14 @@ describe('TypeScript types of the package', () => {
     assert.equal(status, 0)
   })
 
+  test('await using type-checks where the lib knows Symbol.asyncDispose (ESNext)', () => {
+    const result = spawnSync(process.execPath, [TSC, '--noEmit', '--strict', '--pretty', 'false', '--skipLibCheck',
+      '--module', 'esnext', '--moduleResolution', 'bundler', '--target', 'es2022', '--lib', 'esnext,dom',
+      join(dir, 'disposable.ts')], { cwd: dir, encoding: 'utf8' })
+    assert.equal(`${result.stdout}${result.stderr}`.trim(), '')
+    assert.equal(result.status, 0)
+  })
+
   test('a misspelled rpc name without @ts-expect-error fails the compile', () => {
     const file = join(dir, 'misspelled.ts')
     writeFileSync(file, [
