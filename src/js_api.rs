@@ -39,7 +39,7 @@ impl WasmIterator {
     /// `onNotice(type, detail)`, `refreshTokenBeforeExpireInSeconds`,
     /// `refreshTokenDelayInSeconds`, `reconnect: {initialDelayMs, maxDelayMs, factor,
     /// connectTimeoutMs, stableAfterMs, maxAttempts}`, `liveness: false | {idleMs, timeoutMs}`,
-    /// `dedupCapacity`, `clientId` (default `crypto.randomUUID()`).
+    /// `dedupCapacity`, `maxFrameBytes`, `clientId` (default `crypto.randomUUID()`).
     pub fn start(token: String, config: JsValue) -> Result<WasmIterator, JsValue> {
         let mut options = engine_options(&config).map_err(to_js_error)?;
         let refresh = get(&config, "refresh")
@@ -313,6 +313,9 @@ fn engine_options(config: &JsValue) -> Result<EngineOptions, Error> {
     if let Some(capacity) = number(config, "dedupCapacity") {
         options.dedup_capacity = capacity as usize;
     }
+    if let Some(bytes) = number(config, "maxFrameBytes") {
+        options.max_frame_bytes = bytes as usize;
+    }
     Ok(options)
 }
 
@@ -406,6 +409,11 @@ fn notice_fn(function: Function) -> NoticeFn {
                 "refreshfailed"
             }
             Notice::TokenUpdated => "token",
+            Notice::FrameIgnored { reason } => {
+                set("code", JsValue::from_str(reason.code()));
+                set("reason", JsValue::from_str(&reason.to_string()));
+                "ignored"
+            }
         };
         // A throwing listener must not break the driver.
         let _ = function.call2(&JsValue::UNDEFINED, &JsValue::from_str(kind), &detail);

@@ -25,6 +25,14 @@ pub enum Notice {
     },
     /// A fresh token is in use.
     TokenUpdated,
+    /// The object sent a frame the client dropped (too large, not a peer message, an
+    /// unknown message type, or for a request id not in use); the stream goes on. For logs:
+    /// a buggy or hostile object, or a late answer to something already given up.
+    FrameIgnored {
+        /// Why: `FrameTooLarge`, `MalformedMessage`, `UnknownMessageType` or
+        /// `UnexpectedResponse`.
+        reason: durable_iterator_protocol::Error,
+    },
 }
 
 impl Notice {
@@ -41,6 +49,9 @@ impl Notice {
                 retry_in_ms: retry_in.as_secs_f64() * 1000.0,
             },
             Output::TokenUpdated { .. } => Notice::TokenUpdated,
+            Output::FrameIgnored { reason } => Notice::FrameIgnored {
+                reason: reason.clone(),
+            },
             _ => return None,
         })
     }

@@ -192,9 +192,14 @@ fn abort_tells_the_object_and_settles_at_once() {
     sim.take();
     assert_eq!(sim.sent_texts().last().unwrap(), r#"{"i":"2","t":4}"#);
     assert_eq!(sim.settled(call), Some(Err(Error::Aborted)));
-    // The answer that crosses the abort is dropped.
+    // The answer that crosses the abort is dropped, with a diagnostic and nothing else.
     answer(&mut sim, "2", 200, r#"{"json":"late"}"#);
-    assert!(sim.take().is_empty());
+    assert!(matches!(
+        sim.take().as_slice(),
+        [Output::FrameIgnored {
+            reason: Error::UnexpectedResponse { .. }
+        }]
+    ));
     // Aborting a retry in waiting sends nothing.
     let call = sim
         .call(CallRequest::new(["routerClient", "x"], None).with_retries(3, secs(5)))

@@ -45,6 +45,7 @@ impl Engine {
             healthy_since: now,
             last_received: now,
             probe_deadline: None,
+            probe_request: None,
             subscription: Subscription::RetryAt(now),
             socket_payload: self.token.payload.clone(),
             update: None,

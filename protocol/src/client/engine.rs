@@ -67,6 +67,8 @@ pub(super) struct OpenLink {
     pub(super) last_received: Instant,
     /// When an unanswered liveness probe times out.
     pub(super) probe_deadline: Option<Instant>,
+    /// The request id of the latest probe, whose 404 answer is expected and not reported.
+    pub(super) probe_request: Option<String>,
     pub(super) subscription: Subscription,
     /// The payload the object holds for this socket (changes with `/updateToken`).
     pub(super) socket_payload: TokenPayload,

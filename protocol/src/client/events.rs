@@ -154,6 +154,17 @@ pub enum Output {
         /// Its payload.
         payload: TokenPayload,
     },
+    /// The engine dropped a frame it cannot use; the socket and the stream go on, and
+    /// nothing needs doing. Worth a log line: it means a buggy or hostile object, a protocol
+    /// extension this client does not know, or a late answer to something already given up.
+    /// `reason` is `FrameTooLarge` (over [`super::EngineOptions::max_frame_bytes`]),
+    /// `MalformedMessage` (not JSON, or not a peer message), `UnknownMessageType` (a `t` this
+    /// client does not know), or `UnexpectedResponse` (a response, event or abort for a
+    /// request id that is not in use). Frames after the iterator ended are ignored silently.
+    FrameIgnored {
+        /// Why the frame was dropped.
+        reason: Error,
+    },
     /// A call finished.
     CallSettled {
         /// The call.

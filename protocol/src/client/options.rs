@@ -63,7 +63,16 @@ pub struct EngineOptions {
     pub refresh_retry_delay: Duration,
     /// How many delivered event ids are remembered to drop replayed duplicates. Default 4096.
     pub dedup_capacity: usize,
+    /// Largest frame the engine reads, in bytes. A larger frame is dropped unread with
+    /// [`super::Output::FrameIgnored`] (`FrameTooLarge`) and the socket goes on, so one huge
+    /// event cannot take the client down, nor stall it in a reconnect loop that replays the
+    /// same event. Default [`DEFAULT_MAX_FRAME_BYTES`] (16 MiB).
+    pub max_frame_bytes: usize,
 }
+
+/// Default of [`EngineOptions::max_frame_bytes`]: 16 MiB, far above what an event stream
+/// needs (the object itself accepts 1 MiB messages), far below what hurts a tab.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for EngineOptions {
     fn default() -> Self {
@@ -77,6 +86,7 @@ impl Default for EngineOptions {
             refresh_before_expire: None,
             refresh_retry_delay: Duration::from_secs(2),
             dedup_capacity: 4096,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         }
     }
 }
@@ -133,6 +143,12 @@ impl EngineOptions {
     /// Sets [`EngineOptions::dedup_capacity`].
     pub fn with_dedup_capacity(mut self, capacity: usize) -> Self {
         self.dedup_capacity = capacity;
+        self
+    }
+
+    /// Sets [`EngineOptions::max_frame_bytes`].
+    pub fn with_max_frame_bytes(mut self, bytes: usize) -> Self {
+        self.max_frame_bytes = bytes;
         self
     }
 }

@@ -57,6 +57,7 @@ impl Engine {
         let request = self.request_ids.next_id();
         if let Link::Open(open) = &mut self.link {
             open.probe_deadline = Some(now + timeout);
+            open.probe_request = Some(request.clone());
         }
         self.send(&ClientMessage::Request {
             id: request,
@@ -73,9 +74,20 @@ impl Engine {
         }
         open.last_received = now;
         open.probe_deadline = None;
-        // An undecodable frame is the object's bug; the socket itself is fine.
-        let Ok(message) = ServerMessage::decode(frame) else {
+        // A frame the engine cannot use is the object's bug; the socket itself is fine, and
+        // closing it would only make the object send the same frame again after the resume.
+        let size = match frame {
+            Frame::Text(text) => text.len(),
+            Frame::Binary(bytes) => bytes.len(),
+        };
+        let limit = self.options.max_frame_bytes;
+        if size > limit {
+            self.ignore(Error::FrameTooLarge { size, limit });
             return;
+        }
+        let message = match ServerMessage::decode(frame) {
+            Ok(message) => message,
+            Err(reason) => return self.ignore(reason),
         };
         match message {
             ServerMessage::Response { id, payload } => self.on_response(&id, &payload, now),
@@ -113,6 +125,13 @@ impl Engine {
             return;
         }
         let Some(call) = self.calls.by_request(id) else {
+            let probe = matches!(
+                &self.link,
+                Link::Open(open) if open.probe_request.as_deref() == Some(id)
+            );
+            if !probe {
+                self.ignore_unknown("response", id);
+            }
             return;
         };
         match classify(payload) {
@@ -163,7 +182,7 @@ impl Engine {
 
     fn on_stream_event(&mut self, id: &str, payload: EventPayload, now: Instant) {
         if self.subscription_request() != Some((id, true)) {
-            return;
+            return self.ignore_unknown("event", id);
         }
         if let Some(retry) = payload.meta.as_ref().and_then(|meta| meta.retry) {
             self.server_retry = Some(std::time::Duration::from_millis(retry));
@@ -203,7 +222,22 @@ impl Engine {
                 reason: "the object aborted the call".to_owned(),
             };
             self.call_attempt_failed(call, error, now);
+        } else {
+            self.ignore_unknown("abort", id);
         }
+    }
+
+    /// Reports a dropped frame.
+    fn ignore(&mut self, reason: Error) {
+        self.push(Output::FrameIgnored { reason });
+    }
+
+    /// Reports a frame for a request id that is not in use (never sent, already settled, or
+    /// a stream already replaced).
+    fn ignore_unknown(&mut self, what: &str, id: &str) {
+        self.ignore(Error::UnexpectedResponse {
+            reason: format!("{what} for request id {id:?}, which is not in use"),
+        });
     }
 
     /// The stream failed on a live socket: subscribe again after the backoff delay (at least
