@@ -1,6 +1,7 @@
 //! The project's task runner, reached as `cargo xtask <command>` through the alias in
 //! `.cargo/config.toml`. Std only, so it compiles in seconds on a fresh machine and in CI.
 
+mod bench;
 mod cmd;
 mod demo;
 mod install;
@@ -29,15 +30,17 @@ commands:
                                  print its size; --check also verifies package.json
                                  against `npm pack` and loads the packed tarball
                                  in Node and a Vite app (tests-package/)
+  bench [--skip-install] [--quick] [-- HARNESS-ARGS...]
+                                 build the release server, the native fan-out
+                                 client and the npm package, then run the
+                                 benchmarks in headless Chromium (bench/run.js;
+                                 table in target/bench/results.md); --quick is the
+                                 smoke run with tiny sizes; harness arguments such
+                                 as --runs 3 or --only throughput,size go after --
   help                           show this text
 
 Each command first installs what it needs (wasm32 target, wasm-bindgen CLI,
-chromium, chromedriver, binaryen, npm packages); --skip-install skips that.
-
-coming with later work: bench";
-
-/// Commands that later issues add; named here so they are not mistaken for typos.
-const COMING: &[&str] = &["bench"];
+chromium, chromedriver, binaryen, npm packages); --skip-install skips that.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,13 +52,10 @@ fn main() -> ExitCode {
         "test" => with_options(rest, false, |opts| test(&opts)),
         "demo" => with_options(rest, true, |opts| demo(&opts)),
         "package" => package_command(rest),
+        "bench" => bench_command(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
-        }
-        other if COMING.contains(&other) => {
-            eprintln!("`cargo xtask {other}` is not implemented yet; it comes with later work.");
-            ExitCode::from(2)
         }
         other => {
             eprintln!("unknown command `{other}`\n\n{USAGE}");
@@ -161,6 +161,38 @@ fn package_command(rest: &[String]) -> ExitCode {
         server_args: Vec::new(),
     };
     match install(&ctx, &opts).and_then(|()| package::package(&ctx, check)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nerror: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask bench [--skip-install] [--quick] [-- HARNESS-ARGS...]`.
+fn bench_command(rest: &[String]) -> ExitCode {
+    let mut skip_install = false;
+    let mut quick = false;
+    let mut harness_args = Vec::new();
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--skip-install" => skip_install = true,
+            "--quick" => quick = true,
+            "--" => harness_args = it.by_ref().cloned().collect(),
+            other => {
+                eprintln!("unknown option `{other}`\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let ctx = Ctx::new();
+    let opts = Options {
+        skip_install,
+        addr: String::new(),
+        server_args: Vec::new(),
+    };
+    match install(&ctx, &opts).and_then(|()| bench::bench(&ctx, quick, &harness_args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("\nerror: {e}");

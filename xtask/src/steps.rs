@@ -108,6 +108,11 @@ pub const TEST_STEPS: &[Step] = &[
         needs_dir: Some("tests-demo"),
         run: demo_tests,
     },
+    Step {
+        name: "bench smoke run",
+        needs_dir: Some(crate::bench::BENCH_DIR),
+        run: crate::bench::smoke,
+    },
 ];
 
 fn format(ctx: &Ctx) -> Result {
