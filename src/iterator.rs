@@ -23,6 +23,12 @@ use crate::options::Options;
 
 /// A live durable iterator yielding events of type `T` (use `serde_json::Value` for
 /// untyped events). Dropping it stops it.
+///
+/// Each item is one event. An event whose body does not decode into `T` (its rich-JSON meta
+/// points at nothing, a field has the wrong type) is one `Err` item (`META_PATH_NOT_FOUND`,
+/// `DECODE_ERROR`, ...) and the stream goes on with the next event; its id still counts as
+/// seen. The stream ends with `None` after a stop or the object's `done`, or with one last
+/// `Err` when the iterator fails (token expired, reconnects exhausted).
 pub struct DurableIterator<T> {
     driver: Rc<Driver>,
     events: EventStream,

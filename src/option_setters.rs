@@ -99,6 +99,15 @@ macro_rules! shared_option_setters {
             self
         }
 
+        /// Largest frame read from the object, in bytes. In the browser a larger frame is
+        /// dropped unread (a `FrameIgnored` notice) and the stream goes on; natively the socket
+        /// never buffers more than this, so a larger message breaks the connection (close
+        /// 1009) and the iterator reconnects and resumes. Default 16 MiB.
+        pub fn max_frame_bytes(mut self, bytes: usize) -> Self {
+            self.engine.max_frame_bytes = bytes;
+            self
+        }
+
         /// The call of the options' procedure that produces the first token.
         pub(crate) fn procedure_call(&self) -> $crate::procedure::ProcedureCall {
             $crate::procedure::ProcedureCall {

@@ -139,6 +139,7 @@ pub(crate) fn start(
     })?;
     let clock = Clock::start();
     let client_id = clock::random_client_id()?;
+    let max_frame_bytes = options.max_frame_bytes;
     let engine = Engine::new(
         options,
         client_id.clone(),
@@ -165,6 +166,7 @@ pub(crate) fn start(
         keys: HashMap::new(),
         refreshing: None,
         snapshot: snapshot.clone(),
+        max_frame_bytes,
     };
     runtime.spawn(driver.run(command_receiver, socket_event_receiver));
     let handle = Handle {
@@ -187,6 +189,8 @@ struct Driver {
     keys: HashMap<u64, CallId>,
     refreshing: Option<BoxFuture<Result<String, String>>>,
     snapshot: Arc<Mutex<Snapshot>>,
+    /// The engine's frame limit, which the socket enforces while reading.
+    max_frame_bytes: usize,
 }
 
 impl Driver {
@@ -288,7 +292,12 @@ impl Driver {
                     self.engine.client_id(),
                     &token,
                 );
-                let open = NativeSocket::open(url, socket, self.socket_events.clone());
+                let open = NativeSocket::open(
+                    url,
+                    socket,
+                    self.socket_events.clone(),
+                    self.max_frame_bytes,
+                );
                 // Replacing drops the previous socket's handle, which closes it.
                 self.socket = Some((socket, open));
             }

@@ -23,6 +23,12 @@ use crate::error::Error;
 /// A live durable iterator yielding events of type `T` (use `serde_json::Value` for
 /// untyped events). Dropping it stops it.
 ///
+/// Each item is one event. An event whose body does not decode into `T` (its rich-JSON meta
+/// points at nothing, a field has the wrong type) is one `Err` item (`META_PATH_NOT_FOUND`,
+/// `DECODE_ERROR`, ...) and the stream goes on with the next event; its id still counts as
+/// seen. The stream ends with `None` after a stop or the object's `done`, or with one last
+/// `Err` when the iterator fails (token expired, reconnects exhausted).
+///
 /// Events wait in an unbounded queue until the stream is polled (RPC answers share the
 /// socket, so the socket is always read): a consumer that falls far behind holds them all
 /// in memory.

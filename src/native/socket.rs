@@ -11,13 +11,15 @@ use durable_iterator_protocol::client::SocketId;
 use durable_iterator_protocol::Frame;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
 
 /// Close code reported when the connection ends without a close frame (as browsers do).
 const CLOSE_ABNORMAL: u16 = 1006;
 /// Close code reported for a close frame without a code.
 const CLOSE_NO_STATUS: u16 = 1005;
+/// Close code reported when the object sent a message over the size limit.
+const CLOSE_TOO_BIG: u16 = 1009;
 /// How long a closing socket waits for the server's close frame before dropping the link.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -44,14 +46,20 @@ pub(crate) struct NativeSocket {
 }
 
 impl NativeSocket {
-    /// Starts opening `url`; events go to `events`, tagged with `id`.
+    /// Starts opening `url`; events go to `events`, tagged with `id`. No incoming message
+    /// may exceed `max_message_bytes`: memory stays bounded whatever the object sends, and a
+    /// larger message ends the connection (reported as close 1009).
     pub(crate) fn open(
         url: String,
         id: SocketId,
         events: mpsc::UnboundedSender<SocketEvent>,
+        max_message_bytes: usize,
     ) -> NativeSocket {
         let (outgoing, commands) = mpsc::unbounded_channel();
-        tokio::spawn(run(url, id, events, commands));
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(max_message_bytes))
+            .max_frame_size(Some(max_message_bytes));
+        tokio::spawn(run(url, id, config, events, commands));
         NativeSocket { outgoing }
     }
 
@@ -70,11 +78,12 @@ impl NativeSocket {
 async fn run(
     url: String,
     id: SocketId,
+    config: WebSocketConfig,
     events: mpsc::UnboundedSender<SocketEvent>,
     mut commands: mpsc::UnboundedReceiver<Outgoing>,
 ) {
     // Nagle off: the protocol's requests and events are small and latency matters.
-    let connecting = tokio_tungstenite::connect_async_with_config(url, None, true);
+    let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
     let socket = tokio::select! {
         opened = connecting => match opened {
             Ok((socket, _response)) => socket,
@@ -109,6 +118,9 @@ async fn run(
                         SocketEvent::Closed(id, code, reason)
                     }
                     Some(Ok(_)) => continue,
+                    Some(Err(tungstenite::Error::Capacity(error))) => {
+                        SocketEvent::Closed(id, CLOSE_TOO_BIG, format!("message too big: {error}"))
+                    }
                     Some(Err(error)) => SocketEvent::Closed(id, CLOSE_ABNORMAL, error.to_string()),
                     None => SocketEvent::Closed(id, CLOSE_ABNORMAL, "connection lost".to_owned()),
                 };
