@@ -35,17 +35,45 @@ fn update_requests(sim: &Sim) -> Vec<(String, String)> {
 #[test]
 fn refresh_is_scheduled_from_the_lifetime_not_the_wall_clock() {
     // Issued "in 2000": a client comparing `exp` with its own clock would think it long
-    // expired. Its lifetime is 600 s from when we got it; refresh 60 s before the end.
+    // expired. Its lifetime is 600 s from when we got it, less the up-to-a-second its
+    // whole-second `iat` may hide; refresh 60 s before that end.
     let old = token_with("some-room", None, &[], Y2000, 600.0);
     let mut sim = Sim::new(refreshing(secs(60)), old, None);
     sim.connect_and_subscribe();
-    sim.advance(ms(539_999));
+    sim.advance(ms(538_999));
     assert_eq!(refresh_requests(&sim), 0);
     sim.advance(ms(1));
     assert_eq!(refresh_requests(&sim), 1);
     // Nothing is asked twice while the first request is out.
     sim.advance(secs(30));
     assert_eq!(refresh_requests(&sim), 1);
+}
+
+#[test]
+fn a_whole_second_iat_counts_as_up_to_a_second_old() {
+    // Upstream floors `iat`: a token issued at x.9 s says x and dies 0.1 s after its lifetime
+    // minus a second. A 0.5 s margin from the nominal lifetime would land after `exp`.
+    let mut sim = Sim::new(
+        refreshing(ms(500)),
+        token_with("r", None, &[], Y2000, 3.0),
+        None,
+    );
+    sim.connect_and_subscribe();
+    sim.advance(ms(1_499));
+    assert_eq!(refresh_requests(&sim), 0);
+    sim.advance(ms(1));
+    assert_eq!(refresh_requests(&sim), 1);
+    // An `iat` with a fraction was not floored: the lifetime is taken as it is.
+    let mut exact = Sim::new(
+        refreshing(ms(500)),
+        token_with("r", None, &[], Y2000 + 0.25, 3.0),
+        None,
+    );
+    exact.connect_and_subscribe();
+    exact.advance(ms(2_499));
+    assert_eq!(refresh_requests(&exact), 0);
+    exact.advance(ms(1));
+    assert_eq!(refresh_requests(&exact), 1);
 }
 
 #[test]
@@ -86,8 +114,8 @@ fn same_channel_and_tags_update_the_token_on_the_live_socket() {
     assert!(sim.engine.allows_rpc("b"));
     sim.receive_text(r#"{"i":"2","p":{"b":{}}}"#);
     assert!(sim.take().is_empty());
-    // The next refresh follows the new token's lifetime.
-    sim.advance(ms(539_999));
+    // The next refresh follows the new token's lifetime (less the second its `iat` hides).
+    sim.advance(ms(538_999));
     assert_eq!(refresh_requests(&sim), 1);
     sim.advance(ms(1));
     assert_eq!(refresh_requests(&sim), 2);

@@ -54,8 +54,10 @@ pub struct EngineOptions {
     /// Idle-socket probing; `None` switches it off. Default: on, see [`Liveness`].
     pub liveness: Option<Liveness>,
     /// Refresh the token this long before it expires, counted from when it was received with
-    /// its lifetime `exp - iat` (so a wrong client clock does not matter). `None` (default, as
-    /// upstream) never refreshes: an expired token then ends the iterator with `TokenExpired`.
+    /// its lifetime `exp - iat` (so a wrong client clock does not matter), less a second when
+    /// `iat` is a whole number (it was floored, so the token may be that much older). `None`
+    /// (default, as upstream) never refreshes: an expired token then ends the iterator with
+    /// `TokenExpired`.
     /// When set, an expired token or a 1008 close also triggers a refresh before reconnecting.
     pub refresh_before_expire: Option<Duration>,
     /// Pause after a failed refresh before the next try, and the least time between two

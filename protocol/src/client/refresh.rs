@@ -60,6 +60,11 @@ pub(super) struct RefreshState {
     pub(super) last_requested: Option<Instant>,
 }
 
+/// How much older than its `iat` a token may be: upstream and our server floor `iat` to whole
+/// seconds, so a token issued at 12.9 s says 12 and expires up to a second before its
+/// lifetime, counted from receipt, says.
+const IAT_RESOLUTION: Duration = Duration::from_secs(1);
+
 impl Engine {
     /// Whether the engine may re-run the procedure: only when the caller turned refresh on.
     pub(super) fn can_refresh(&self) -> bool {
@@ -78,12 +83,18 @@ impl Engine {
         }
     }
 
-    /// Plans the proactive refresh of the current token.
+    /// Plans the proactive refresh of the current token, `refresh_before_expire` before its
+    /// earliest possible expiry (a whole-second `iat` may hide up to a second of age).
     pub(super) fn schedule_refresh(&mut self, now: Instant) {
         let Some(before) = self.options.refresh_before_expire else {
             return;
         };
-        let lifetime = self.token.lifetime();
+        let hidden_age = if self.token.payload.iat.fract() == 0.0 {
+            IAT_RESOLUTION
+        } else {
+            Duration::ZERO
+        };
+        let lifetime = self.token.lifetime().saturating_sub(hidden_age);
         let at = self.token.received_at + lifetime.saturating_sub(before);
         self.refresh.due = Some(at.max(self.earliest_refresh(now)));
     }
