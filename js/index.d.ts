@@ -64,7 +64,10 @@ export interface DurableIteratorOptions {
   lastEventId?: string
   /** Refresh the token this many seconds before it expires (needs a token function). @default undefined (off) */
   refreshTokenBeforeExpireInSeconds?: number
-  /** Least delay between refresh attempts, seconds. @default 2 */
+  /**
+   * Delay after a failed refresh, seconds; it doubles with each further failure in a row, up
+   * to `reconnect.maxDelayMs`. Also the least delay between refreshes. @default 2
+   */
   refreshTokenDelayInSeconds?: number
   /** Default delay between RPC call retries, seconds. @default 2 */
   rpcRetryDelayInSeconds?: number

@@ -39,7 +39,9 @@ macro_rules! shared_option_setters {
             self
         }
 
-        /// Pause between failed refresh attempts. Default 2 s.
+        /// Pause after a failed refresh attempt; it doubles with each further failure in a row,
+        /// up to the reconnect backoff's `max`. Also the least time between two refreshes.
+        /// Default 2 s.
         pub fn refresh_retry_delay(mut self, delay: std::time::Duration) -> Self {
             self.engine.refresh_retry_delay = delay;
             self

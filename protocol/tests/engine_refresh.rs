@@ -161,7 +161,7 @@ fn other_tags_or_channel_rebuild_the_socket_and_resume() {
 }
 
 #[test]
-fn a_failed_refresh_is_retried_after_the_delay_until_it_works() {
+fn a_failed_refresh_is_retried_after_a_growing_delay_until_it_works() {
     let mut sim = Sim::new(
         refreshing(secs(60)),
         token_with("r", None, &[], Y2000, 600.0),
@@ -183,13 +183,16 @@ fn a_failed_refresh_is_retried_after_the_delay_until_it_works() {
     assert_eq!(refresh_requests(&sim), 1);
     sim.advance(ms(1));
     assert_eq!(refresh_requests(&sim), 2);
-    // A "token" that is not one is a failure like any other.
+    // A "token" that is not one is a failure like any other; the second in a row waits twice
+    // as long.
     sim.input(Input::Refreshed(Ok("garbage".to_owned())));
     assert!(matches!(
         sim.take().last(),
-        Some(Output::RefreshFailed { .. })
+        Some(Output::RefreshFailed { retry_in, .. }) if *retry_in == secs(4)
     ));
-    sim.advance(secs(2));
+    sim.advance(ms(3999));
+    assert_eq!(refresh_requests(&sim), 2);
+    sim.advance(ms(1));
     assert_eq!(refresh_requests(&sim), 3);
     sim.input(Input::Refreshed(Ok(token_with(
         "r",
@@ -200,6 +203,50 @@ fn a_failed_refresh_is_retried_after_the_delay_until_it_works() {
     ))));
     assert_eq!(update_requests(&sim).len(), 1);
     assert_eq!(sim.open_count(), 1);
+}
+
+#[test]
+fn refresh_retries_back_off_to_the_reconnect_ceiling_and_start_over_after_a_success() {
+    let options = refreshing(secs(60)).with_refresh_retry_delay(ms(500));
+    let max = options.backoff.max;
+    let mut sim = Sim::new(options, token_with("r", None, &[], Y2000, 600.0), None);
+    sim.connect_and_subscribe();
+    sim.advance(secs(540));
+    let mut delays = Vec::new();
+    for _ in 0..8 {
+        sim.take();
+        sim.input(Input::Refreshed(Err("app server down".to_owned())));
+        let Some(Output::RefreshFailed { retry_in, .. }) = sim.take().last().cloned() else {
+            panic!("no RefreshFailed");
+        };
+        delays.push(retry_in);
+        let asked = refresh_requests(&sim);
+        sim.advance(retry_in);
+        assert_eq!(
+            refresh_requests(&sim),
+            asked + 1,
+            "retried after {retry_in:?}"
+        );
+    }
+    assert_eq!(
+        delays,
+        [ms(500), secs(1), secs(2), secs(4), secs(8), max, max, max]
+    );
+    // A success resets the count: the next failure waits the first delay again.
+    sim.input(Input::Refreshed(Ok(token_with(
+        "r",
+        None,
+        &[],
+        Y2000 + 600.0,
+        600.0,
+    ))));
+    sim.advance(secs(540));
+    sim.take();
+    sim.input(Input::Refreshed(Err("down again".to_owned())));
+    assert!(matches!(
+        sim.take().last(),
+        Some(Output::RefreshFailed { retry_in, .. }) if *retry_in == ms(500)
+    ));
 }
 
 #[test]

@@ -60,7 +60,8 @@ pub struct EngineOptions {
     /// `TokenExpired`.
     /// When set, an expired token or a 1008 close also triggers a refresh before reconnecting.
     pub refresh_before_expire: Option<Duration>,
-    /// Pause after a failed refresh before the next try, and the least time between two
+    /// Pause after a failed refresh before the next try, doubling with each further failure
+    /// in a row up to `backoff.max` (upstream keeps it fixed); also the least time between two
     /// refreshes. Default 2 s (as upstream).
     pub refresh_retry_delay: Duration,
     /// How many delivered event ids are remembered to drop replayed duplicates. Default 4096.

@@ -58,12 +58,17 @@ pub(super) struct RefreshState {
     pub(super) in_flight: bool,
     /// When the last refresh was asked for (refreshes are at least the retry delay apart).
     pub(super) last_requested: Option<Instant>,
+    /// Failed refreshes in a row (the retry delay doubles with each).
+    pub(super) failures: u32,
 }
 
 /// How much older than its `iat` a token may be: upstream and our server floor `iat` to whole
 /// seconds, so a token issued at 12.9 s says 12 and expires up to a second before its
 /// lifetime, counted from receipt, says.
 const IAT_RESOLUTION: Duration = Duration::from_secs(1);
+
+/// The most doublings of the refresh retry delay (far past any cap).
+const MAX_DOUBLINGS: u32 = 20;
 
 impl Engine {
     /// Whether the engine may re-run the procedure: only when the caller turned refresh on.
@@ -154,13 +159,27 @@ impl Engine {
             Err(error) => Err(error.to_string()),
         });
         match parsed {
-            Ok((token, payload)) => self.adopt_token(token, payload, now),
+            Ok((token, payload)) => {
+                self.refresh.failures = 0;
+                self.adopt_token(token, payload, now)
+            }
             Err(reason) => {
-                let retry_in = self.options.refresh_retry_delay;
+                self.refresh.failures = self.refresh.failures.saturating_add(1);
+                let retry_in = self.refresh_retry_in();
                 self.refresh.due = Some(now + retry_in);
                 self.push(Output::RefreshFailed { reason, retry_in });
             }
         }
+    }
+
+    /// The pause after the latest failed refresh: `refresh_retry_delay`, doubling with each
+    /// further failure in a row, at most the reconnect backoff's ceiling (or the retry delay,
+    /// if that is longer), so an app server that is down is not hammered every 2 s forever.
+    fn refresh_retry_in(&self) -> Duration {
+        let first = self.options.refresh_retry_delay;
+        let cap = first.max(self.options.backoff.max);
+        let doublings = self.refresh.failures.saturating_sub(1).min(MAX_DOUBLINGS);
+        first.saturating_mul(1 << doublings).min(cap)
     }
 
     /// Uses a fresh token: on the live socket through `/updateToken` when channel and tags
