@@ -301,6 +301,42 @@ fn close_1008_with_refresh_on_refreshes_first_then_resumes() {
 }
 
 #[test]
+fn a_1008_in_the_middle_of_failing_refreshes_waits_out_the_backoff() {
+    let mut sim = Sim::new(
+        refreshing(secs(60)),
+        token_with("r", None, &[], Y2000, 600.0),
+        None,
+    );
+    sim.connect_and_subscribe();
+    sim.advance(secs(540));
+    for _ in 0..3 {
+        sim.input(Input::Refreshed(Err("down".to_owned())));
+        let due = sim.engine.poll_timeout().unwrap();
+        sim.advance(due.saturating_duration_since(sim.now));
+    }
+    assert_eq!(refresh_requests(&sim), 4);
+    // The fourth failure announces 10 s (16 s capped at the backoff's max); the token runs
+    // out 1 s into them.
+    sim.input(Input::Refreshed(Err("down".to_owned())));
+    assert!(matches!(
+        sim.take().last(),
+        Some(Output::RefreshFailed { retry_in, .. }) if *retry_in == secs(10)
+    ));
+    sim.advance(secs(1));
+    sim.closed(1008, "Token expired");
+    assert_eq!(sim.engine.state(), &ConnectionState::Refreshing);
+    assert_eq!(
+        refresh_requests(&sim),
+        4,
+        "no refresh before the backoff ends"
+    );
+    sim.advance(ms(8999));
+    assert_eq!(refresh_requests(&sim), 4);
+    sim.advance(ms(1));
+    assert_eq!(refresh_requests(&sim), 5);
+}
+
+#[test]
 fn close_1008_without_refresh_ends_with_token_expired_and_no_loop() {
     let mut sim = Sim::new(quiet_options(), token(), None);
     sim.connect_and_subscribe();

@@ -105,10 +105,16 @@ impl Engine {
     }
 
     /// Refreshes stay `refresh_retry_delay` apart, so a token shorter-lived than the refresh
-    /// margin cannot make the engine hammer the app server.
+    /// margin cannot make the engine hammer the app server; after failures, the backed-off
+    /// delay apart, so an expiry or a 1008 in the middle of an outage does not cut it short.
     fn earliest_refresh(&self, now: Instant) -> Instant {
+        let gap = if self.refresh.failures > 0 {
+            self.refresh_retry_in()
+        } else {
+            self.options.refresh_retry_delay
+        };
         match self.refresh.last_requested {
-            Some(last) => (last + self.options.refresh_retry_delay).max(now),
+            Some(last) => (last + gap).max(now),
             None => now,
         }
     }
