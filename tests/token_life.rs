@@ -17,7 +17,7 @@
 mod native_support;
 mod soak_support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
