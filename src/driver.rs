@@ -367,8 +367,14 @@ impl Driver {
     fn arm_timer(&self) {
         let mut inner = self.inner.borrow_mut();
         let next = inner.engine.poll_timeout();
-        if inner.timer.as_ref().map(|(at, _)| *at) == next {
-            return;
+        // A timer already armed for no later than the engine's next deadline stays: it fires
+        // early, finds nothing due and is re-armed then. Every frame pushes the liveness
+        // deadline forward, and re-arming for each would cost a clearTimeout, a setTimeout
+        // and a closure per event.
+        match (inner.timer.as_ref().map(|(at, _)| *at), next) {
+            (Some(armed), Some(next)) if armed <= next => return,
+            (None, None) => return,
+            _ => {}
         }
         inner.timer = next.map(|at| {
             let delay = at.saturating_duration_since(clock::now()).as_millis();
