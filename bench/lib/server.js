@@ -25,6 +25,9 @@ export async function startServer({ binary, staticDir }) {
     '--db', ':memory:',
     '--test-endpoints',
     '--static-dir', staticDir,
+    // Bursts are paced by the server against this bound; a roomy one keeps a client that a busy
+    // machine starves for a few seconds from being closed as a slow consumer mid-measurement.
+    '--max-queued-events', '65536',
   ]
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } })
   const killOnExit = () => child.kill('SIGKILL')

@@ -62,7 +62,12 @@ const CLIENTS = {
       const message = JSON.parse(frame.data)
       if (message.t === 3 && message.p.e === 'message') collector.event(message.p.d.json)
     }
-    ws.onclose = () => collector.disconnected()
+    // No logic: a floor socket that closes is a failed measurement (the recovery scenario
+    // does not run the floor).
+    ws.onclose = (event) => {
+      collector.disconnected()
+      if (!collector.closed) collector.fail(new Error(`floor socket closed (${event.code})`))
+    }
     return () => ws.close()
   },
 }
