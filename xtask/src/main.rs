@@ -2,6 +2,7 @@
 //! `.cargo/config.toml`. Std only, so it compiles in seconds on a fresh machine and in CI.
 
 mod bench;
+mod chaos;
 mod cmd;
 mod demo;
 mod install;

@@ -205,11 +205,21 @@ fn browser_tests(ctx: &Ctx) -> Result {
     // A wasm test cannot read the environment at run time, so the server's URL is compiled in
     // (tests-wasm reads DURABLE_ITERATOR_TEST_SERVER with option_env!).
     let server = TestServer::start(&ctx.server_binary())?;
+    // The soak suite (tests-wasm/tests/soak.rs) reaches the object through a chaos proxy that
+    // keeps dropping its connections; its URL is compiled in the same way.
+    let proxy_binary = crate::chaos::build(&ctx.root, &ctx.target)?;
+    let proxy = crate::chaos::ChaosProxy::start(&proxy_binary, &server.url)?;
     let chromedriver =
         which("chromedriver").unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
-    run(cargo(&ctx.root)
+    let mut test = cargo(&ctx.root);
+    if std::env::var_os("WASM_BINDGEN_TEST_TIMEOUT").is_none() {
+        // The runner gives each test binary 20 s by default; the soak alone takes about 40.
+        test.env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+    }
+    run(test
         .env("CHROMEDRIVER", chromedriver)
         .env("DURABLE_ITERATOR_TEST_SERVER", &server.url)
+        .env("DURABLE_ITERATOR_TEST_PROXY", &proxy.url)
         .args([
             "test",
             "--locked",
