@@ -61,7 +61,27 @@ impl NoticeLog {
         self.count(|n| *n == Notice::State(ConnectionState::Open))
     }
 
-    /// Times the connection was lost and a reconnect planned.
+    /// Times an open connection was lost (a failed connect does not count): the drops the
+    /// client lived through.
+    pub fn drops_survived(&self) -> usize {
+        let states: Vec<ConnectionState> = self
+            .all()
+            .into_iter()
+            .filter_map(|(_, n)| match n {
+                Notice::State(state) => Some(state),
+                _ => None,
+            })
+            .collect();
+        states
+            .windows(2)
+            .filter(|w| {
+                w[0] == ConnectionState::Open
+                    && matches!(w[1], ConnectionState::Reconnecting { .. })
+            })
+            .count()
+    }
+
+    /// Times the connection was lost or failed and a reconnect planned.
     pub fn reconnects(&self) -> usize {
         self.count(|n| matches!(n, Notice::State(ConnectionState::Reconnecting { .. })))
     }
@@ -94,22 +114,20 @@ pub fn publish_steadily(
     rate: u64,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        // Ticks of 10 ms with several events each, or one event per tick below 100/s.
-        let rate = rate.max(1);
-        let (period, per_tick) = if rate >= 100 {
-            (Duration::from_millis(10), rate / 100)
-        } else {
-            (Duration::from_secs(1) / u32::try_from(rate).unwrap_or(1), 1)
-        };
-        let mut ticks = tokio::time::interval(period);
-        let (mut next, end) = seqs.into_inner();
+        // Every tick publishes what the rate owes by then, so any rate is kept on average.
+        let (first, end) = seqs.into_inner();
+        let rate = rate.max(1) as f64;
+        let started = Instant::now();
+        let mut ticks = tokio::time::interval(Duration::from_millis(10));
+        let mut next = first;
         while next <= end {
             ticks.tick().await;
-            let last = end.min(next + per_tick - 1);
+            let owed = (started.elapsed().as_secs_f64() * rate) as u64;
+            let last = end.min(first + owed);
             for seq in next..=last {
                 publish_one(&server, &tag, seq);
             }
-            next = last + 1;
+            next = next.max(last + 1);
         }
     })
 }
