@@ -1,10 +1,11 @@
 //! Soak of the native client through the chaos proxy: a steady publisher, the connection
 //! dropped every few hundred milliseconds (some drops cut a frame in half), latency and
 //! jitter on every byte, and every 15 s an outage during which new connections are refused;
-//! tokens live 6 s and are refreshed throughout. With resume retention on, the client must deliver exactly the
-//! published sequence — nothing lost, nothing duplicated, in order — across at least 200
-//! drops; with retention off it must report every possible gap. A half-open link (black hole)
-//! must be found by liveness within its idle + timeout and replaced with nothing lost.
+//! tokens live 6 s and are refreshed throughout. With resume retention on, the client must
+//! deliver exactly the published sequence — nothing lost, nothing duplicated, in order —
+//! across at least 200 drops; with retention off it must report every possible gap. A
+//! half-open link (black hole) must be found by liveness within its idle + timeout and
+//! replaced with nothing lost.
 //!
 //! The CI-sized run takes about two minutes (the three tests run side by side). Set
 //! `DURABLE_ITERATOR_SOAK=long` for the long run (1,000+ drops, 150,000 events, ~10 minutes).
