@@ -148,9 +148,17 @@ impl Channel {
             .filter(|event| event.filter.admits(&entry.client_id, entry.tags.as_deref()))
             .map(|event| event_tail(&event.data, Some(event.id)))
             .collect();
-        if !tails.is_empty() {
-            entry.offer(Outgoing::Replay { sub, tails });
+        if tails.is_empty() {
+            return;
         }
+        if !entry.control.claim_replay() {
+            // A second replay before the first was even taken: the client asks faster than it
+            // reads. Close it (1013) rather than hold another copy; it may resume later.
+            entry.subscription = None;
+            entry.control.kick(Kick::TooSlow);
+            return;
+        }
+        entry.offer(Outgoing::Replay { sub, tails });
     }
 
     /// An abort for `request_id` ends the stream if it is the socket's current one.

@@ -2,6 +2,7 @@
 //! the subscription they belong to, and the "please end" signal.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
@@ -75,11 +76,14 @@ pub(crate) enum Kick {
     Shutdown,
 }
 
-/// Lets the object wake a socket task that may be busy writing.
+/// Lets the object wake a socket task that may be busy writing, and tracks the socket's
+/// queued replay.
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     notify: Notify,
     reason: Mutex<Option<Kick>>,
+    /// A replay sits in the queue, not yet taken by the socket task.
+    replay_queued: AtomicBool,
 }
 
 impl Control {
@@ -91,6 +95,18 @@ impl Control {
         }
         drop(reason);
         self.notify.notify_one();
+    }
+
+    /// Marks a replay as queued; `false` when one already is. A replay is one queue slot
+    /// however many events it holds, so without this one cheap request after another could
+    /// pile up copies of the whole retention in memory before the task writes any of them.
+    pub fn claim_replay(&self) -> bool {
+        !self.replay_queued.swap(true, Ordering::AcqRel)
+    }
+
+    /// The socket task took the queued replay out of the queue (to write or to drop it).
+    pub fn replay_taken(&self) {
+        self.replay_queued.store(false, Ordering::Release);
     }
 
     /// Resolves once [`Control::kick`] was called.

@@ -118,7 +118,7 @@ async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream
             }
             item = rx.recv() => match item {
                 Some(item) => {
-                    let writing = write_items(item, rx, &current, peer.token.exp, sink);
+                    let writing = write_items(item, rx, &current, control, peer.token.exp, sink);
                     // A write to a stalled peer must not outlive the token either.
                     let expiring = async {
                         (&mut expiry).await;
@@ -223,6 +223,7 @@ async fn write_items(
     first: Outgoing,
     rx: &mut mpsc::Receiver<Outgoing>,
     current: &Option<Arc<Subscription>>,
+    control: &Control,
     exp: f64,
     sink: &mut Sink,
 ) -> Result<(), End> {
@@ -231,6 +232,9 @@ async fn write_items(
     let mut item = Some(first);
     let mut written = 0;
     while let Some(next) = item.take() {
+        if matches!(next, Outgoing::Replay { .. }) {
+            control.replay_taken();
+        }
         match next {
             Outgoing::Event { sub, tail } if is_current(&sub) => {
                 feed(sink, sub.frame(&tail), exp).await?;
