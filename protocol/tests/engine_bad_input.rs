@@ -329,3 +329,35 @@ fn frames_on_a_socket_the_engine_gave_up_are_ignored_silently() {
     });
     assert!(sim.take().is_empty());
 }
+
+#[test]
+fn a_huge_retry_hint_cannot_stall_reconnects_for_more_than_a_minute() {
+    let mut sim = live_sim(quiet_options());
+    let subscription = sim.subscribe_id();
+    // A buggy or hostile object asks for a retry delay of half a billion years.
+    sim.receive_text(&format!(
+        r#"{{"i":"{subscription}","t":3,"p":{{"e":"message","d":{{}},"m":{{"id":"1","retry":{}}}}}}}"#,
+        u64::MAX
+    ));
+    sim.closed(1006, "lost");
+    match sim.engine.state() {
+        ConnectionState::Reconnecting { delay, .. } => {
+            assert_eq!(*delay, secs(60), "the hint is capped at a minute")
+        }
+        other => panic!("expected to be reconnecting, got {other:?}"),
+    }
+    sim.advance(secs(60));
+    assert_eq!(sim.open_count(), 2, "reconnected after the capped delay");
+    // An ordinary hint is still honoured as a floor.
+    sim.opened();
+    sim.accept_subscription();
+    let subscription = sim.subscribe_id();
+    sim.receive_text(&format!(
+        r#"{{"i":"{subscription}","t":3,"p":{{"e":"message","d":{{}},"m":{{"id":"2","retry":15000}}}}}}"#
+    ));
+    sim.closed(1006, "lost again");
+    assert!(matches!(
+        sim.engine.state(),
+        ConnectionState::Reconnecting { delay, .. } if *delay == secs(15)
+    ));
+}

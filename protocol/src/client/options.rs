@@ -37,7 +37,8 @@ impl Default for Liveness {
 pub struct EngineOptions {
     /// Delay between reconnect attempts (and between resubscribes on a live socket).
     /// Default: first retry within 200 ms, doubling, at most 10 s, full jitter. A `retry` in
-    /// the server's event meta is honoured as a lower bound.
+    /// the server's event meta is honoured as a lower bound, up to
+    /// [`super::MAX_SERVER_RETRY`] (one minute).
     pub backoff: Backoff,
     /// How long a socket may take to open before it counts as failed. Default 4 s (as upstream).
     pub connect_timeout: Duration,

@@ -11,6 +11,10 @@ use crate::message::{
     ServerMessage,
 };
 
+/// The longest `retry` hint of the object the engine honours: a larger one (a bug, or a
+/// hostile object) would otherwise stall every reconnect for as long as it says.
+pub const MAX_SERVER_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn empty_body() -> Option<RawJson> {
     RawJson::from_string("{}".to_owned()).ok()
 }
@@ -185,7 +189,8 @@ impl Engine {
             return self.ignore_unknown("event", id);
         }
         if let Some(retry) = payload.meta.as_ref().and_then(|meta| meta.retry) {
-            self.server_retry = Some(std::time::Duration::from_millis(retry));
+            let retry = std::time::Duration::from_millis(retry);
+            self.server_retry = Some(retry.min(MAX_SERVER_RETRY));
         }
         match payload.event {
             EventKind::Message => self.deliver(payload),
