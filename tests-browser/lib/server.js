@@ -34,7 +34,8 @@ export async function startServer({ staticDir }) {
   }
   const args = [
     '--addr', '127.0.0.1:0',
-    '--signing-key', randomBytes(24).toString('base64url'),
+    // Hex: a base64url key can start with '-', which the CLI would take for an option.
+    '--signing-key', randomBytes(24).toString('hex'),
     '--resume-retention-seconds', '60',
     '--db', ':memory:',
     '--test-endpoints',
