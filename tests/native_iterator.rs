@@ -46,9 +46,9 @@ async fn a_refresh_with_the_same_tags_keeps_the_socket() {
     // `connect` refreshes by calling the procedure again with the same input: same tags.
     let options = server
         .options()
-        .input(&json!({"tags": [tag], "ttlSeconds": 3}))
+        .input(&json!({"tags": [tag], "ttlSeconds": 8}))
         .unwrap()
-        .refresh_before_expire(Duration::from_millis(2_200))
+        .refresh_before_expire(Duration::from_secs(3))
         .on_notice(notices.listener());
     let mut it = DurableIterator::<Burst>::connect(options).await.unwrap();
     wait_until_subscribed(&server, &it).await;
@@ -58,8 +58,9 @@ async fn a_refresh_with_the_same_tags_keeps_the_socket() {
         notices.all().contains(&Notice::TokenUpdated)
     })
     .await;
-    // Past the first token's expiry: the server would have closed a socket it still held.
-    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    // Past the first token's expiry (8 s after issue; the update came ~4 s in): the server
+    // would have closed a socket it still held.
+    tokio::time::sleep(Duration::from_millis(4_500)).await;
     let later = server.server_socket(&it.client_id()).await.unwrap();
     assert_eq!(
         later["conn"], first["conn"],
@@ -86,11 +87,11 @@ async fn a_refresh_with_other_tags_rebuilds_the_socket() {
             let n = source_calls.fetch_add(1, Ordering::SeqCst);
             let tag = source_tags[n.min(1)].clone();
             let server = source_server.clone();
-            async move { server.token(json!({"tags": [tag], "ttlSeconds": 3})).await }
+            async move { server.token(json!({"tags": [tag], "ttlSeconds": 8})).await }
         },
         server
             .options()
-            .refresh_before_expire(Duration::from_millis(2_200)),
+            .refresh_before_expire(Duration::from_secs(3)),
     )
     .await
     .unwrap();

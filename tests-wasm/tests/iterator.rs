@@ -43,9 +43,9 @@ async fn refresh_with_the_same_tags_keeps_the_socket() {
         move || {
             counter.set(counter.get() + 1);
             let tags = tags.clone();
-            async move { Ok(token(json!({"tags": tags, "ttlSeconds": 3})).await) }
+            async move { Ok(token(json!({"tags": tags, "ttlSeconds": 8})).await) }
         },
-        options().refresh_before_expire(Duration::from_millis(2_200)),
+        options().refresh_before_expire(Duration::from_secs(3)),
     )
     .await
     .unwrap();
@@ -53,7 +53,7 @@ async fn refresh_with_the_same_tags_keeps_the_socket() {
     let first = server_socket(&it.client_id())
         .await
         .expect("socket on the server");
-    for _ in 0..60 {
+    for _ in 0..120 {
         sleep(100).await;
         if calls.get() >= 2 {
             break;
@@ -85,9 +85,9 @@ async fn refresh_with_other_tags_rebuilds_the_socket() {
             let n = counter.get();
             counter.set(n + 1);
             let tag = tags[n.min(1)].clone();
-            async move { Ok(token(json!({"tags": [tag], "ttlSeconds": 3})).await) }
+            async move { Ok(token(json!({"tags": [tag], "ttlSeconds": 8})).await) }
         },
-        options().refresh_before_expire(Duration::from_millis(2_200)),
+        options().refresh_before_expire(Duration::from_secs(3)),
     )
     .await
     .unwrap();
@@ -95,7 +95,7 @@ async fn refresh_with_other_tags_rebuilds_the_socket() {
     let first = server_socket(&it.client_id())
         .await
         .expect("socket on the server");
-    for _ in 0..60 {
+    for _ in 0..120 {
         sleep(100).await;
         let now = server_socket(&it.client_id()).await;
         if now.as_ref().is_some_and(|s| s["conn"] != first["conn"]) {
