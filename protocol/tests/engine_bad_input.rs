@@ -361,3 +361,31 @@ fn a_huge_retry_hint_cannot_stall_reconnects_for_more_than_a_minute() {
         ConnectionState::Reconnecting { delay, .. } if *delay == secs(15)
     ));
 }
+
+#[test]
+fn an_event_id_over_a_kibibyte_is_malformed_and_not_remembered() {
+    let mut sim = live_sim(quiet_options());
+    let subscription = sim.subscribe_id();
+    sim.event(Some("1"), "fine");
+    sim.take();
+    let frame = |id: &str| {
+        format!(
+            r#"{{"i":"{subscription}","t":3,"p":{{"e":"message","d":{{}},"m":{{"id":"{id}"}}}}}}"#
+        )
+    };
+    let longest = "7".repeat(durable_iterator_protocol::client::MAX_EVENT_ID_BYTES);
+    sim.receive_text(&frame(&longest));
+    assert_eq!(
+        sim.event_ids().last(),
+        Some(&longest),
+        "1 KiB is still fine"
+    );
+    sim.take();
+    let reason = ignore_reason(&mut sim, &frame(&format!("{longest}7")));
+    assert!(
+        matches!(&reason, Error::MalformedMessage { reason } if reason.contains("1025 bytes")),
+        "{reason:?}"
+    );
+    assert_eq!(sim.engine.last_event_id(), Some(longest.as_str()));
+    still_streaming(&mut sim, "2");
+}

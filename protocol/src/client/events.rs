@@ -158,7 +158,8 @@ pub enum Output {
     /// nothing needs doing. Worth a log line: it means a buggy or hostile object, a protocol
     /// extension this client does not know, or a late answer to something already given up.
     /// `reason` is `FrameTooLarge` (over [`super::EngineOptions::max_frame_bytes`]),
-    /// `MalformedMessage` (not JSON, or not a peer message), `UnknownMessageType` (a `t` this
+    /// `MalformedMessage` (not JSON, not a peer message, or an event id longer than
+    /// [`super::MAX_EVENT_ID_BYTES`]), `UnknownMessageType` (a `t` this
     /// client does not know), or `UnexpectedResponse` (a response, event or abort for a
     /// request id that is not in use). Frames after the iterator ended are ignored silently.
     FrameIgnored {

@@ -55,6 +55,6 @@ pub use dedup::DeliveredIds;
 pub use engine::{Engine, CLOSE_NORMAL, CLOSE_UNRESPONSIVE};
 pub use events::{ConnectionState, Event, Input, Output, SocketId};
 pub use options::{EngineOptions, Liveness, DEFAULT_MAX_FRAME_BYTES};
-pub use stream::MAX_SERVER_RETRY;
+pub use stream::{MAX_EVENT_ID_BYTES, MAX_SERVER_RETRY};
 pub use time::Instant;
 pub use url::{encode_uri_component, form_urlencode, upgrade_url};

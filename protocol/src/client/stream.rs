@@ -15,6 +15,11 @@ use crate::message::{
 /// hostile object) would otherwise stall every reconnect for as long as it says.
 pub const MAX_SERVER_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The longest event id the engine accepts, in bytes. The object's ids are decimal integers
+/// and custom ids are short; the engine remembers thousands of delivered ids, so without a
+/// bound a hostile object could make it hold thousands of huge ones.
+pub const MAX_EVENT_ID_BYTES: usize = 1024;
+
 fn empty_body() -> Option<RawJson> {
     RawJson::from_string("{}".to_owned()).ok()
 }
@@ -203,6 +208,12 @@ impl Engine {
     /// either way.
     fn deliver(&mut self, payload: EventPayload) {
         let meta = payload.meta.unwrap_or_default();
+        if let Some(long) = meta.id.as_ref().filter(|id| id.len() > MAX_EVENT_ID_BYTES) {
+            return self.ignore(Error::malformed(format!(
+                "event id of {} bytes exceeds {MAX_EVENT_ID_BYTES}",
+                long.len()
+            )));
+        }
         let id = meta.id.clone();
         self.cursor.observe(id.as_deref());
         if let Some(id) = &id {
