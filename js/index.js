@@ -299,7 +299,10 @@ export async function fromToken(token, options) {
   }
   iterator.attach(core)
   if (signal) {
-    signal.addEventListener('abort', () => iterator.return(), { once: true })
+    const stop = () => iterator.return()
+    signal.addEventListener('abort', stop, { once: true })
+    // A long-lived signal must not keep ended iterators alive.
+    iterator.addEventListener('closed', () => signal.removeEventListener('abort', stop), { once: true })
   }
   return withRpcProxy(iterator)
 }

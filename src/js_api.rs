@@ -442,7 +442,12 @@ pub(crate) fn to_js_error(error: Error) -> JsValue {
         let _ = Reflect::set(&object, &JsValue::from_str(key), &value);
     };
     set("code", JsValue::from_str(error.code()));
-    set("message", JsValue::from_str(&error.to_string()));
+    // An oRPC error keeps the server's own message, as upstream's `ORPCError.message` does.
+    let message = match error.rpc() {
+        Some(rpc) => rpc.message.clone(),
+        None => error.to_string(),
+    };
+    set("message", JsValue::from_str(&message));
     if let Some(rpc) = error.rpc() {
         set("status", JsValue::from(rpc.status));
         set("defined", JsValue::from_bool(rpc.defined));

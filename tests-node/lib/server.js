@@ -33,7 +33,7 @@ export async function startServer({ extraArgs = [] } = {}) {
   if (!existsSync(bin)) {
     throw new Error(`server binary not found at ${bin}: run \`cargo build -p durable-iterator-server\` or set DURABLE_ITERATOR_SERVER_BIN`)
   }
-  const signingKey = randomBytes(24).toString('base64url')
+  const signingKey = randomBytes(24).toString('hex')
   const args = [
     '--addr', '127.0.0.1:0',
     '--signing-key', signingKey,
