@@ -389,3 +389,18 @@ fn an_event_id_over_a_kibibyte_is_malformed_and_not_remembered() {
     assert_eq!(sim.engine.last_event_id(), Some(longest.as_str()));
     still_streaming(&mut sim, "2");
 }
+
+#[test]
+fn diagnostics_quote_only_the_start_of_a_hostile_id() {
+    let mut sim = live_sim(quiet_options());
+    let id = "n".repeat(100_000);
+    let reason = ignore_reason(&mut sim, &format!(r#"{{"i":"{id}","t":4}}"#));
+    let Error::UnexpectedResponse { reason } = reason else {
+        panic!("expected UnexpectedResponse, got {reason:?}");
+    };
+    assert!(reason.len() < 120, "{} bytes", reason.len());
+    assert!(
+        reason.contains(&format!("{}...", "n".repeat(40))),
+        "{reason}"
+    );
+}

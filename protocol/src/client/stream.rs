@@ -251,8 +251,13 @@ impl Engine {
     /// Reports a frame for a request id that is not in use (never sent, already settled, or
     /// a stream already replaced).
     fn ignore_unknown(&mut self, what: &str, id: &str) {
+        // The id comes from the object: quote at most a few dozen characters of it.
+        let mut quoted: String = id.chars().take(40).collect();
+        if quoted.len() < id.len() {
+            quoted.push_str("...");
+        }
         self.ignore(Error::UnexpectedResponse {
-            reason: format!("{what} for request id {id:?}, which is not in use"),
+            reason: format!("{what} for request id {quoted:?}, which is not in use"),
         });
     }
 
