@@ -17,14 +17,13 @@ import { chromium } from 'playwright-core'
 import { startServer } from './lib/server.js'
 import { buildSite, REPO_ROOT } from './lib/site.js'
 import { sizes } from './lib/sizes.js'
+import { CLIENTS, LABELS, report } from './lib/report.js'
 import { median, percentile } from './lib/stats.js'
 
-const CLIENTS = ['ours', 'upstream', 'floor']
-const LABELS = { ours: 'ours', upstream: 'upstream-eq', floor: 'floor' }
 const SCENARIOS = ['size', 'throughput', 'large', 'latency', 'recovery', 'fanout', 'native', 'memory']
 
 const FULL = {
-  runs: 5,
+  runs: 3,
   throughput: { count: 100_000, size: 100 },
   large: { count: 2_000, size: 64 * 1024 },
   latency: { count: 5_000, rate: 1_000, size: 100 },
@@ -230,6 +229,7 @@ async function recovery(bench) {
 async function memory(bench) {
   const { warmup, count, size, clients } = bench.config.memory
   const samples = {}
+  let failed
   for (const client of clients) {
     const { page, close } = await bench.page()
     try {
@@ -259,10 +259,15 @@ async function memory(bench) {
       }]
       log(`  memory ${LABELS[client]}: ${JSON.stringify(samples[client][0])}`)
     }
+    catch (error) {
+      failed ??= error
+      failed.partial = samples
+    }
     finally {
       await close()
     }
   }
+  if (failed) throw failed
   return samples
 }
 
@@ -288,69 +293,6 @@ async function native(bench, options) {
   return { native: runs }
 }
 
-// ---- report ----
-
-const fmt = (value, digits = 0) => Number.isFinite(value)
-  ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
-  : 'n/a'
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0) ? `${(a / b).toFixed(2)}x` : 'n/a'
-const kb = bytes => `${(bytes / 1024).toFixed(1)} KB`
-
-/** Median of field `key` over one client's samples. */
-const med = (samples, client, key) => median((samples?.[client] ?? []).map(s => s[key]))
-
-function report(results, meta) {
-  const lines = []
-  const row = cells => lines.push(`| ${cells.join(' | ')} |`)
-  lines.push(`Mode: ${meta.quick ? 'quick (smoke sizes, not a measurement)' : 'full'}; runs per scenario: ${meta.runs}; ${meta.date}`)
-  lines.push(`Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memoryGB} GB; ${meta.os}; Node ${meta.node}; Chromium ${meta.chromium}; load average at start ${meta.loadStart}, at end ${meta.loadEnd}`)
-  lines.push('')
-  row(['scenario', 'metric', 'ours', 'upstream-eq', 'floor', 'ours / upstream-eq', 'ours / floor'])
-  row(['---', '---', '---:', '---:', '---:', '---:', '---:'])
-  const compare = (scenario, metric, samples, key, digits, better) => {
-    if (!samples) return
-    const [o, u, f] = CLIENTS.map(c => med(samples, c, key))
-    row([scenario, `${metric} (${better} is better)`, fmt(o, digits), fmt(u, digits), fmt(f, digits), ratio(o, u), ratio(o, f)])
-  }
-  const c = meta.config
-  compare(`throughput: ${fmt(c.throughput.count)} x ${c.throughput.size} B, 1 iterator`, 'events/s', results.throughput, 'eventsPerSecond', 0, 'higher')
-  compare(`large events: ${fmt(c.large.count)} x ${c.large.size / 1024} KB`, 'MB/s', results.large, 'mbPerSecond', 1, 'higher')
-  compare(`latency at ${fmt(c.latency.rate)} events/s (${fmt(c.latency.count)} events)`, 'p50 ms', results.latency, 'p50Ms', 2, 'lower')
-  compare(`latency at ${fmt(c.latency.rate)} events/s (${fmt(c.latency.count)} events)`, 'p99 ms', results.latency, 'p99Ms', 2, 'lower')
-  if (results.recovery) {
-    const r = results.recovery
-    const cell = (client, key) => fmt(r[client]?.[0]?.[key], 0)
-    compare(`recovery: ${c.recovery.drops} server drops at ${c.recovery.rate} events/s`, 'median ms to next event', r, 'medianMs', 0, 'lower')
-    row(['', 'lost / duplicated events', `${cell('ours', 'lost')} / ${cell('ours', 'duplicated')}`, `${cell('upstream', 'lost')} / ${cell('upstream', 'duplicated')}`, 'n/a (no recovery)', '', ''])
-  }
-  compare(`fan-out: ${c.fanout.iterators} iterators in one page, ${fmt(c.fanout.count)} events`, 'deliveries/s', results.fanout, 'deliveriesPerSecond', 0, 'higher')
-  if (results.native) {
-    const n = results.native.native
-    const m = key => fmt(median(n.map(s => s[key])), 2)
-    row([`fan-out: ${fmt(c.native.sockets)} sockets, native client, ${c.native.rate} events/s`, 'server publish-to-delivery p50 / p99 / max ms', `${m('p50Ms')} / ${m('p99Ms')} / ${m('maxMs')}`, '', '', `lost: ${n.map(s => s.lost).join(', ')}`, ''])
-  }
-  if (results.memory) {
-    for (const client of c.memory.clients) {
-      const s = results.memory[client]?.[0]
-      if (!s) continue
-      const wasm = client === 'ours' ? `; wasm ${fmt(s.wasmBeforeKB)} -> ${fmt(s.wasmAfterKB)} KB` : ''
-      row([`memory: ${fmt(s.events)} events`, `${LABELS[client]}: JS heap after GC`, `${fmt(s.heapBeforeKB)} -> ${fmt(s.heapAfterKB)} KB${wasm}`, '', '', '', ''])
-    }
-  }
-  if (results.size) {
-    const s = results.size
-    lines.push('')
-    row(['size (bytes: raw / gzip -9)', 'ours', 'upstream-eq (esbuild --minify)', 'ours / upstream-eq (gzip)'])
-    row(['---', '---:', '---:', '---:'])
-    row(['wasm', `${kb(s.wasm.raw)} / ${kb(s.wasm.gzip)}`, '', ''])
-    row(['JS as shipped (all .js in pkg/)', `${kb(s.js.raw)} / ${kb(s.js.gzip)}`, '', ''])
-    row(['total as shipped (wasm + JS)', `${kb(s.total.raw)} / ${kb(s.total.gzip)}`, `${kb(s.upstream.raw)} / ${kb(s.upstream.gzip)}`, ratio(s.total.gzip, s.upstream.gzip)])
-    row(['JS of index.js bundled + minified (esbuild)', `${kb(s.jsMinified.raw)} / ${kb(s.jsMinified.gzip)}`, '', ''])
-    row(['total with minified JS', `${kb(s.totalMinified.raw)} / ${kb(s.totalMinified.gzip)}`, `${kb(s.upstream.raw)} / ${kb(s.upstream.gzip)}`, ratio(s.totalMinified.gzip, s.upstream.gzip)])
-  }
-  return lines.join('\n')
-}
-
 async function main() {
   const options = parseArgs(process.argv.slice(2))
   const config = { ...(options.quick ? QUICK : FULL) }
@@ -371,6 +313,7 @@ async function main() {
   const server = await startServer({ binary: options.server, staticDir: site.dir })
   let browser
   const results = {}
+  const failures = []
   try {
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS })
     meta.chromium = browser.version()
@@ -379,9 +322,18 @@ async function main() {
     for (const name of options.only) {
       log(`==> ${name}`)
       const started = Date.now()
-      results[name] = name === 'size' ? await sizes(options.pkg) : await scenarios[name](bench)
-      if (name === 'size') log(`  ${JSON.stringify(results.size)}`)
+      try {
+        results[name] = name === 'size' ? await sizes(options.pkg) : await scenarios[name](bench)
+        if (name === 'size') log(`  ${JSON.stringify(results.size)}`)
+      }
+      catch (error) {
+        // One failed measurement must not lose the others: it is reported, and the run fails.
+        if (error.partial) results[name] = error.partial
+        failures.push(`${name}: ${error.message ?? error}`)
+        log(`  FAILED: ${error.stack ?? error}`)
+      }
       log(`    (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+      write(options.out, meta, results)
     }
   }
   finally {
@@ -389,12 +341,22 @@ async function main() {
     await server.stop()
     site.remove()
   }
+  const table = write(options.out, meta, results)
+  log(`\n${table}\n\nwritten to ${join(options.out, 'results.md')} and results.json`)
+  if (failures.length) {
+    console.error(`\n${failures.length} scenario(s) failed:\n  ${failures.join('\n  ')}`)
+    process.exitCode = 1
+  }
+}
+
+/** Writes results.json and results.md (after every scenario, so a failure loses nothing). */
+function write(out, meta, results) {
   meta.loadEnd = os.loadavg().map(l => l.toFixed(2)).join(' ')
   const table = report(results, meta)
-  mkdirSync(options.out, { recursive: true })
-  writeFileSync(join(options.out, 'results.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`)
-  writeFileSync(join(options.out, 'results.md'), `${table}\n`)
-  log(`\n${table}\n\nwritten to ${join(options.out, 'results.md')} and results.json`)
+  mkdirSync(out, { recursive: true })
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`)
+  writeFileSync(join(out, 'results.md'), `${table}\n`)
+  return table
 }
 
 main().catch((error) => {
