@@ -25,23 +25,26 @@ use soak_support::{http_json, record_figures, NoticeLog, Seq};
 const SIGNING_KEY: &str = "restart-test-key";
 const LISTENING: &str = "durable-iterator-server listening on http://";
 
-/// The server binary, built (or found up to date) by cargo in this target directory.
+/// The server binary, built (or found up to date) by cargo in this target directory, with
+/// this test's profile.
 fn server_binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let built = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "durable-iterator-server"])
-        .status()
-        .expect("cargo runs");
-    assert!(
-        built.success(),
-        "cargo build -p durable-iterator-server failed"
-    );
-    // This test runs from target/<profile>/deps/; the binary is in target/<profile>/.
+    // This test runs from target/<profile>/deps/; the binary goes to target/<profile>/.
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", "durable-iterator-server"]);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let built = build.status().expect("cargo runs");
+    assert!(
+        built.success(),
+        "cargo build -p durable-iterator-server failed"
+    );
     profile_dir.join(format!(
         "durable-iterator-server{}",
         std::env::consts::EXE_SUFFIX

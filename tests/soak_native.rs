@@ -15,13 +15,13 @@
 mod native_support;
 mod soak_support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use durable_iterator_chaos::{ChaosConfig, ChaosProxy};
 use durable_iterator_server::{Config, DbLocation};
-use durable_iterator_wasm::native::{DurableIterator, Options};
+use durable_iterator_wasm::native::DurableIterator;
 use durable_iterator_wasm::{ConnectionState, Notice};
 use native_support::*;
 use soak_support::*;
@@ -70,6 +70,7 @@ fn resume_plan() -> Plan {
             name: "soak-resume-long",
             events: 150_000,
             rate: 250,
+            drop_every: (Duration::from_millis(200), Duration::from_millis(500)),
             min_drops: 1_000,
             ..base
         }
@@ -90,54 +91,6 @@ fn gap_plan() -> Plan {
     }
 }
 
-/// Options through `proxy`, tuned so a drop costs little: a quick first retry and an attempt
-/// counter that resets soon, or the backoff would climb to its 10 s cap between drops that
-/// come twice a second.
-fn chaos_options(server: &TestServer, proxy: &ChaosProxy, tag: &str, log: &NoticeLog) -> Options {
-    let url = server.object_url(Some(proxy.addr()));
-    server
-        .options()
-        .object_url_fn(move |_| url.clone())
-        .input(&serde_json::json!({ "tags": [tag] }))
-        .unwrap()
-        .backoff(Duration::from_millis(50), 2.0, Duration::from_secs(1))
-        .stable_after(Duration::from_millis(150))
-        .on_notice(log.listener())
-}
-
-/// Waits until the client is open and its subscription is on the server.
-async fn wait_settled(server: &TestServer, client_id: &str, log: &NoticeLog) {
-    let deadline = Instant::now() + WAIT * 3;
-    loop {
-        let open = log.last_state() == Some(ConnectionState::Open);
-        let sockets = server.server_sockets(client_id).await;
-        if open && sockets.iter().any(|s| s["subscribed"] == true) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never settled: {:?}",
-            log.last_state()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Publishes markers above `last` (one every 2 s) until the consumer has one: without
-/// resume, a marker published while the client is between sockets is lost.
-async fn publish_marker(server: &TestServer, tag: &str, last: u64, progress: &AtomicU64) {
-    for k in 1..=10 {
-        publish_one(&server.server, tag, last + k);
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if progress.load(Ordering::SeqCst) > last {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
 /// What one run produced.
 struct Run {
     received: Received,
@@ -145,6 +98,8 @@ struct Run {
     log: NoticeLog,
     stats: durable_iterator_chaos::Stats,
     took: Duration,
+    /// Sockets the server still held once the client had closed.
+    server_sockets_left: usize,
 }
 
 /// Runs `plan` against `server`: connect through a chaos proxy, publish steadily while the
@@ -200,12 +155,19 @@ async fn soak(plan: &Plan, server: &TestServer) -> Run {
     publish_marker(server, &tag, plan.events, &progress).await;
     let received = consumer.await.unwrap();
     let took = started.elapsed();
+    // The consumer closed the iterator: after hundreds of cut, reset and truncated links the
+    // server must be left with no socket at all.
+    let deadline = Instant::now() + WAIT;
+    while server.server.connected() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     Run {
         tally: Tally::of(&received.seqs, plan.events),
         received,
         log,
         stats: proxy.stats(),
         took,
+        server_sockets_left: server.server.connected(),
     }
 }
 
@@ -215,7 +177,7 @@ fn figures(plan: &Plan, run: &Run) -> String {
         "{} events published at {}/s in {:.1}s; drop rounds {}, links cut {} (of which {} \
          mid-frame), connections refused {}; client: drops survived {}, resumed {}, possible-gap \
          notices {}, token updates {}; checked {} events: lost {}, duplicated {}, out of \
-         order {}, gaps {}; stop: {}",
+         order {}, gaps {}; stop: {}; server sockets left {}",
         t.expected,
         plan.rate,
         run.took.as_secs_f64(),
@@ -233,6 +195,7 @@ fn figures(plan: &Plan, run: &Run) -> String {
         t.out_of_order,
         t.gaps.len(),
         run.received.stop,
+        run.server_sockets_left,
     )
 }
 
@@ -245,6 +208,7 @@ async fn with_retention_nothing_is_lost_or_duplicated_across_hundreds_of_drops()
     record_figures(plan.name, &text);
 
     assert_eq!(run.received.stop, "marker", "{text}");
+    assert_eq!(run.server_sockets_left, 0, "{text}");
     assert_eq!(
         (run.tally.lost, run.tally.duplicated, run.tally.out_of_order),
         (0, 0, 0),
@@ -286,6 +250,7 @@ async fn without_retention_every_gap_is_reported() {
     record_figures(plan.name, &text);
 
     assert_eq!(run.received.stop, "marker", "{text}");
+    assert_eq!(run.server_sockets_left, 0, "{text}");
     // Nothing can be replayed, so nothing is duplicated or reordered; losses are expected.
     assert_eq!(
         (run.tally.duplicated, run.tally.out_of_order),

@@ -7,16 +7,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use durable_iterator_chaos::ChaosProxy;
 use durable_iterator_protocol::RichBody;
 use durable_iterator_server::{PublishOptions, Server};
-use durable_iterator_wasm::native::DurableIterator;
+use durable_iterator_wasm::native::{DurableIterator, Options};
 use durable_iterator_wasm::{ConnectionState, Notice};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::native_support::ROOM;
+use crate::native_support::{TestServer, ROOM, WAIT};
 
 /// How long the consumer waits for the next event before it calls the stream stalled.
 pub const STALL: Duration = Duration::from_secs(20);
@@ -27,30 +28,42 @@ pub struct Seq {
     pub seq: u64,
 }
 
-/// Every notice an iterator gave, with the time it came.
+/// Every notice an iterator gave, with the time it came, and a running count of
+/// `PossibleGap` (the consumer reads it for every event, so it must not walk the log).
 #[derive(Clone, Default)]
-pub struct NoticeLog(Arc<Mutex<Vec<(Instant, Notice)>>>);
+pub struct NoticeLog(Arc<LogInner>);
+
+#[derive(Default)]
+pub struct LogInner {
+    notices: Mutex<Vec<(Instant, Notice)>>,
+    gaps: std::sync::atomic::AtomicUsize,
+}
 
 impl NoticeLog {
     pub fn listener(&self) -> impl Fn(&Notice) + Send + Sync + 'static {
         let log = self.0.clone();
         move |notice| {
-            log.lock()
+            if *notice == Notice::PossibleGap {
+                log.gaps.fetch_add(1, Ordering::SeqCst);
+            }
+            log.notices
+                .lock()
                 .expect("notice log")
                 .push((Instant::now(), notice.clone()))
         }
     }
 
     pub fn all(&self) -> Vec<(Instant, Notice)> {
-        self.0.lock().expect("notice log").clone()
+        self.0.notices.lock().expect("notice log").clone()
     }
 
     pub fn count(&self, matches: impl Fn(&Notice) -> bool) -> usize {
-        self.all().iter().filter(|(_, n)| matches(n)).count()
+        let notices = self.0.notices.lock().expect("notice log");
+        notices.iter().filter(|(_, n)| matches(n)).count()
     }
 
     pub fn gaps(&self) -> usize {
-        self.count(|n| *n == Notice::PossibleGap)
+        self.0.gaps.load(Ordering::SeqCst)
     }
 
     pub fn resumes(&self) -> usize {
@@ -183,6 +196,59 @@ pub fn consume(
         it.close();
         got
     })
+}
+
+/// Options through `proxy`, tuned so a drop costs little: a quick first retry and an attempt
+/// counter that resets soon, or the backoff would climb to its 10 s cap between drops that
+/// come twice a second.
+pub fn chaos_options(
+    server: &TestServer,
+    proxy: &ChaosProxy,
+    tag: &str,
+    log: &NoticeLog,
+) -> Options {
+    let url = server.object_url(Some(proxy.addr()));
+    server
+        .options()
+        .object_url_fn(move |_| url.clone())
+        .input(&serde_json::json!({ "tags": [tag] }))
+        .unwrap()
+        .backoff(Duration::from_millis(50), 2.0, Duration::from_secs(1))
+        .stable_after(Duration::from_millis(150))
+        .on_notice(log.listener())
+}
+
+/// Waits until the client is open and its subscription is on the server.
+pub async fn wait_settled(server: &TestServer, client_id: &str, log: &NoticeLog) {
+    let deadline = Instant::now() + WAIT * 3;
+    loop {
+        let open = log.last_state() == Some(ConnectionState::Open);
+        let sockets = server.server_sockets(client_id).await;
+        if open && sockets.iter().any(|s| s["subscribed"] == true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never settled: {:?}",
+            log.last_state()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Publishes markers above `last` (one every 2 s) until the consumer has one: without
+/// resume, a marker published while the client is between sockets is lost.
+pub async fn publish_marker(server: &TestServer, tag: &str, last: u64, progress: &AtomicU64) {
+    for k in 1..=10 {
+        publish_one(&server.server, tag, last + k);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if progress.load(Ordering::SeqCst) > last {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 /// Lost, duplicated and reordered events of a run that published `1..=expected`.
