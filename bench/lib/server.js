@@ -17,7 +17,8 @@ export async function startServer({ binary, staticDir }) {
   if (!existsSync(binary)) {
     throw new Error(`server binary not found at ${binary}: run \`cargo build --release -p durable-iterator-server\``)
   }
-  const signingKey = randomBytes(24).toString('base64url')
+  // Hex: a key that starts with '-' would read as an option.
+  const signingKey = randomBytes(24).toString('hex')
   const args = [
     '--addr', '127.0.0.1:0',
     '--signing-key', signingKey,
