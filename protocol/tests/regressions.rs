@@ -221,3 +221,51 @@ fn committed_token_parser_inputs() {
 fn committed_engine_frames_inputs() {
     replay("engine_frames", check_engine);
 }
+
+/// Numbers whose nearest double the default serde_json parser missed by one unit in the last
+/// place: parsing must give exactly what Rust's correctly rounded `str::parse` gives (and
+/// JavaScript's `JSON.parse`), or a number changes on its way through the client.
+const TRICKY_NUMBERS: &[&str] = &[
+    // fuzz/regressions/rich_json_meta/crash-3c49…: an integer literal beyond u64.
+    "9007740199252544740993",
+    "0.30000000000000004",
+    "1795345030.1234567",
+    "2.2250738585072011e-308",
+    "9007199254740993",
+    "1.7976931348623157e308",
+    "123456789012345678901234567890",
+    "0.1000000000000000055511151231257827",
+];
+
+#[test]
+fn rich_json_numbers_parse_to_the_nearest_double() {
+    // Found by rich_json_meta: `{"json":[9007740199252544740993,[7]]}` re-encoded to a
+    // different number than it decoded from.
+    check_rich_json(br#"{"json":[9007740199252544740993,[7]]}"#);
+    for text in TRICKY_NUMBERS {
+        let expected: f64 = text.parse().expect("a number");
+        let body = RichBody::from_json_str(&format!(r#"{{"json":{text}}}"#)).expect("a body");
+        let parsed = body.json.as_ref().and_then(serde_json::Value::as_f64);
+        if parsed.is_some_and(|p| p == expected || text.parse::<u64>().is_ok()) {
+            continue;
+        }
+        panic!("{text}: parsed {parsed:?}, nearest double {expected:?}");
+    }
+}
+
+#[test]
+fn token_times_parse_to_the_nearest_double() {
+    // Found by token_parser: an `iat` with a long mantissa re-encoded to a different number.
+    let crash = std::fs::read(
+        fuzz_dir().join("regressions/token_parser/crash-71417a32829598610a43c85eecd0ff5067c983a8"),
+    )
+    .expect("the committed crash input");
+    check_token(&crash);
+    for text in TRICKY_NUMBERS {
+        let payload = format!(r#"{{"chn":"c","iat":{text},"exp":{text}}}"#);
+        let parsed = TokenPayload::from_json(&payload).expect("a payload");
+        let expected: f64 = text.parse().expect("a number");
+        assert_eq!(parsed.iat, expected, "{text}");
+        assert_eq!(TokenPayload::from_json(&parsed.to_json()), Ok(parsed));
+    }
+}
