@@ -454,7 +454,10 @@ async fn two_thousand_open_sockets_and_a_new_client_is_still_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_flood_is_throttled_by_backpressure_and_the_others_stay_served() {
-    const REQUESTS: usize = 10_000;
+    // Enough answers (~40 bytes each) to overflow every buffer on the way back, kernel send
+    // buffers autotuned to their 4 MiB maximum included: with 10,000 a fast server could
+    // park all the answers in its send buffer and read the whole flood.
+    const REQUESTS: usize = 200_000;
     let server = TestServer::start(config()).await;
     // The flooder never reads while it sends, through small kernel buffers.
     let socket = TcpSocket::new_v4().unwrap();
