@@ -51,8 +51,13 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(config: Config) -> Self {
-        let server = Server::open(config).expect("server opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(config, listener).await
+    }
+
+    /// Same, on a listener the test prepared (e.g. with small socket buffers).
+    pub async fn start_on(config: Config, listener: tokio::net::TcpListener) -> Self {
+        let server = Server::open(config).expect("server opens");
         let addr = listener.local_addr().unwrap();
         let router = server.router();
         let task = tokio::spawn(async move {
