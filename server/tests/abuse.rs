@@ -358,6 +358,17 @@ async fn messages_over_one_mib_close_with_1009_and_the_others_carry_on() {
     assert_serving(&server).await;
 }
 
+/// A server whose sockets have small, fixed kernel buffers (accepted sockets inherit the
+/// listener's), so that tests about backpressure do not depend on how far the machine's
+/// autotuning lets buffers grow (here up to 4 MiB sent and 32 MiB received per socket).
+async fn small_buffer_server(config: durable_iterator_server::Config) -> TestServer {
+    let listener = TcpSocket::new_v4().unwrap();
+    listener.set_recv_buffer_size(4096).unwrap();
+    listener.set_send_buffer_size(4096).unwrap();
+    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    TestServer::start_on(config, listener.listen(1024).unwrap()).await
+}
+
 /// Raises this process's open-file limit to at least `wanted` (up to the hard limit); returns
 /// the soft limit now in force.
 fn raise_fd_limit(wanted: u64) -> u64 {
@@ -455,15 +466,9 @@ async fn two_thousand_open_sockets_and_a_new_client_is_still_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_flood_is_throttled_by_backpressure_and_the_others_stay_served() {
     const REQUESTS: usize = 10_000;
-    // Small, fixed kernel buffers on both ends (accepted sockets inherit the listener's), so
-    // that what TCP can park on the way is a few hundred messages whatever the machine's
-    // autotuning allows (up to 4 MiB of answers, 32 MiB of requests here): the flood must
-    // stall long before its end.
-    let listener = TcpSocket::new_v4().unwrap();
-    listener.set_recv_buffer_size(4096).unwrap();
-    listener.set_send_buffer_size(4096).unwrap();
-    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let server = TestServer::start_on(config(), listener.listen(1024).unwrap()).await;
+    // What TCP can park on the way is a few hundred messages: the flood must stall long
+    // before its end.
+    let server = small_buffer_server(config()).await;
     // The flooder never reads while it sends.
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
@@ -525,7 +530,7 @@ async fn a_request_flood_is_throttled_by_backpressure_and_the_others_stay_served
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_never_reads_is_closed_at_the_default_queue_bound() {
-    let server = TestServer::start(config()).await;
+    let server = small_buffer_server(config()).await;
     let bound = server.server.config().max_queued_events;
     let mut reader = server.connect("reader").await;
     let reader_sub = reader.subscribe(None).await;
@@ -547,7 +552,7 @@ async fn a_socket_that_never_reads_is_closed_at_the_default_queue_bound() {
     // Publish past the bound while the reader keeps up: the sleeper is closed once its queue
     // is full, so what the server holds for it never exceeds the bound.
     let total = bound + 1024;
-    // Large events, so that little of the flood hides in kernel buffers.
+    // Large events, so that hardly any of the flood hides in kernel buffers.
     let pad = "p".repeat(16 * 1024);
     let mut overflowed_at = None;
     for k in 0..total {
