@@ -97,6 +97,11 @@ pub fn leptos_site(ctx: &Ctx) -> PathBuf {
     ctx.target.join(LEPTOS_SITE_DIR)
 }
 
+/// Where the Leptos example is built (see [`build_leptos`]).
+fn leptos_target(ctx: &Ctx) -> PathBuf {
+    ctx.target.join("leptos")
+}
+
 /// Checks the Leptos example's formatting, builds it for wasm32 (debug) and links it with the
 /// wasm-bindgen CLI into `target/leptos-site/` beside its index.html, ready to be served with
 /// the server's `--static-dir`. Returns the site directory.
@@ -106,15 +111,18 @@ pub fn build_leptos(ctx: &Ctx) -> Result<PathBuf> {
     run(cargo(&ctx.root)
         .args(["fmt", "--check", "--manifest-path"])
         .arg(&manifest))?;
-    // The shared target directory reuses what the client's own builds compiled. Not --locked:
-    // a new dependency of the client crate would otherwise fail this step until someone
-    // refreshed the example's lockfile; every crate already in it stays pinned.
+    // A target directory of its own: the client crate is a cdylib, whose rlib cargo names
+    // without a hash on wasm32, so the root workspace's build and this one (other serde and
+    // web-sys features) would overwrite each other's `libdurable_iterator_wasm.rlib`, and
+    // whichever build found its own copy fresh linked against the other's (trait mismatches).
+    // Not --locked: a new dependency of the client crate would otherwise fail this step until
+    // someone refreshed the example's lockfile; every crate already in it stays pinned.
+    let target = leptos_target(ctx);
     run(cargo(&ctx.root)
-        .env("CARGO_TARGET_DIR", &ctx.target)
+        .env("CARGO_TARGET_DIR", &target)
         .args(["build", "--target", WASM_TARGET, "--manifest-path"])
         .arg(&manifest))?;
-    let wasm = ctx
-        .target
+    let wasm = target
         .join(WASM_TARGET)
         .join("debug")
         .join("durable_iterator_leptos_example.wasm");
