@@ -81,8 +81,16 @@ export interface DurableIteratorOptions {
   maxFrameBytes?: number
   /** Id the socket presents to the object; must be unguessable. @default crypto.randomUUID() */
   clientId?: string
-  /** A WebSocket class for hosts without a global one (Node: `import WebSocket from 'ws'`). @default globalThis.WebSocket */
+  /** A WebSocket class for hosts without a global one (Node: `import WebSocket from 'ws'`). Given, it is used as is, on the calling thread. @default globalThis.WebSocket */
   WebSocket?: unknown
+  /**
+   * Run the socket in a dedicated worker (one per page, shared by every iterator) that hands
+   * frames to the page in batches: a busy stream costs the page one task per batch instead of
+   * one per message. `false` keeps the socket on the calling thread. Ignored where workers are
+   * unavailable (Node) or blocked (a Content-Security-Policy without `worker-src blob:`).
+   * @default true
+   */
+  offMainThread?: boolean
   /** Stops the iterator when aborted. */
   signal?: AbortSignal
   /** Custom rich-JSON types for events and calls. @default [] */

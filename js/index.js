@@ -3,6 +3,7 @@
 
 import initWasm, { WasmIterator, callProcedure as wasmCallProcedure, parseToken as wasmParseToken } from './durable_iterator_wasm.js'
 import { decodeBody, deserialize, encodeBody } from './rich-json.js'
+import { socketWorkerSupported, WorkerWebSocket } from './socket-worker.js'
 
 export { decodeBody, encodeBody, deserialize, serialize } from './rich-json.js'
 
@@ -290,6 +291,7 @@ export async function fromToken(token, options) {
   try {
     core = WasmIterator.start(first, {
       ...options,
+      WebSocket: options.WebSocket ?? socketClass(options),
       refresh: getToken && (async () => getToken()),
       onNotice: (type, detail) => iterator.notice(type, detail),
     })
@@ -305,6 +307,11 @@ export async function fromToken(token, options) {
     iterator.addEventListener('closed', () => signal.removeEventListener('abort', stop), { once: true })
   }
   return withRpcProxy(iterator)
+}
+
+/** The socket class for an iterator that was not given one: off the main thread by default. */
+function socketClass(options) {
+  return options.offMainThread !== false && socketWorkerSupported() ? WorkerWebSocket : undefined
 }
 
 function procedurePath(procedure) {

@@ -33,6 +33,8 @@ export interface DurableIteratorLinkPluginOptions {
   liveness?: false | { idleMs?: number, timeoutMs?: number }
   /** Ours: a WebSocket class for hosts without a global one (Node: the `ws` package). */
   WebSocket?: unknown
+  /** Ours: run the socket in a worker that batches frames to the page; `false` keeps it on the page. @default true */
+  offMainThread?: boolean
 }
 
 /** Drop-in for `DurableIteratorLinkPlugin` of `@orpc/experimental-durable-iterator/client`. */

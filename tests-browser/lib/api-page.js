@@ -29,8 +29,9 @@ export function useApiPage() {
       return env.server
     },
 
-    async openPage() {
-      t.page = await env.open('api.html')
+    /** Opens a fresh harness page (`pages/api.html`, or another page that loads `api.js`). */
+    async openPage(html = 'api.html') {
+      t.page = await env.open(html)
       return t.page
     },
 
