@@ -19,6 +19,7 @@ import { buildSite, REPO_ROOT } from './lib/site.js'
 import { sizes } from './lib/sizes.js'
 import { CLIENTS, LABELS, report } from './lib/report.js'
 import { median, percentile } from './lib/stats.js'
+import { workerHeapBytes } from './lib/worker-heap.js'
 
 const SCENARIOS = ['size', 'throughput', 'large', 'latency', 'recovery', 'fanout', 'native', 'memory']
 
@@ -225,7 +226,7 @@ async function recovery(bench) {
   return samples
 }
 
-/** JS heap (after a forced GC) and wasm memory before and after many events. */
+/** JS heap of the page and its workers (after a forced GC) and wasm memory before and after many events. */
 async function memory(bench) {
   const { warmup, count, size, clients } = bench.config.memory
   const samples = {}
@@ -240,14 +241,16 @@ async function memory(bench) {
         return (await cdp.send('Runtime.getHeapUsage')).usedSize
       }
       const wasm = () => page.evaluate(() => window.bench.wasmMemoryBytes())
+      // The package's socket worker holds frames between the socket and the page.
+      const workers = () => workerHeapBytes(cdp)
       const { chn, handle } = await bench.open(page, client, 'mem', { expected: warmup + count })
       await bench.server.publish(chn, { count: warmup, size })
       await page.evaluate(([h, n]) => window.bench.wait(h, 600_000, n), [handle, warmup])
-      const before = { heap: await heap(), wasm: await wasm() }
+      const before = { heap: await heap(), wasm: await wasm(), workers: await workers() }
       const started = Date.now()
       await bench.server.publish(chn, { count, size })
       await page.evaluate(([h, n]) => window.bench.wait(h, 1_800_000, n), [handle, warmup + count])
-      const after = { heap: await heap(), wasm: await wasm() }
+      const after = { heap: await heap(), wasm: await wasm(), workers: await workers() }
       await page.evaluate(h => window.bench.close(h), handle)
       samples[client] = [{
         events: count,
@@ -255,6 +258,8 @@ async function memory(bench) {
         heapAfterKB: after.heap / 1024,
         wasmBeforeKB: client === 'ours' ? before.wasm / 1024 : Number.NaN,
         wasmAfterKB: client === 'ours' ? after.wasm / 1024 : Number.NaN,
+        workerHeapBeforeKB: before.workers / 1024,
+        workerHeapAfterKB: after.workers / 1024,
         seconds: (Date.now() - started) / 1000,
       }]
       log(`  memory ${LABELS[client]}: ${JSON.stringify(samples[client][0])}`)

@@ -53,7 +53,8 @@ export function report(results, meta) {
       const s = results.memory[client]?.[0]
       if (!s) continue
       const wasm = client === 'ours' ? `; wasm ${fmt(s.wasmBeforeKB)} -> ${fmt(s.wasmAfterKB)} KB` : ''
-      row([`memory: ${fmt(s.events)} events`, `${LABELS[client]}: JS heap after GC`, `${fmt(s.heapBeforeKB)} -> ${fmt(s.heapAfterKB)} KB${wasm}`, '', '', '', ''])
+      const workers = s.workerHeapBeforeKB || s.workerHeapAfterKB ? `; worker JS heap ${fmt(s.workerHeapBeforeKB)} -> ${fmt(s.workerHeapAfterKB)} KB` : ''
+      row([`memory: ${fmt(s.events)} events`, `${LABELS[client]}: page JS heap after GC`, `${fmt(s.heapBeforeKB)} -> ${fmt(s.heapAfterKB)} KB${wasm}${workers}`, '', '', '', ''])
     }
   }
   if (results.size) {
