@@ -9,9 +9,11 @@ pub mod client;
 pub mod consts;
 pub mod error;
 pub mod ids;
+mod json_scan;
 pub mod message;
 pub mod orpc_error;
 pub mod rich_json;
+mod server_frame;
 pub mod token;
 
 pub use client::{

@@ -13,6 +13,8 @@ use std::fmt;
 
 use crate::consts::{CONTENT_TYPE_HEADER, EVENT_STREAM_CONTENT_TYPE, JSON_AND_BINARY_DELIMITER};
 use crate::error::{Error, Result};
+use crate::json_scan::ScannedJson;
+use crate::server_frame;
 
 /// A JSON value kept as its exact source text.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +34,14 @@ impl RawJson {
         serde_json::value::to_raw_value(value)
             .map(RawJson)
             .map_err(|e| Error::malformed(e.to_string()))
+    }
+
+    /// Keeps a span the frame scanner validated, without validating it again (issue #7).
+    pub(crate) fn from_scanned(json: ScannedJson<'_>) -> Self {
+        // SAFETY: a `ScannedJson` is exactly one well-formed JSON value without surrounding
+        // whitespace, checked by the scanner under serde_json's own rules (see json_scan.rs;
+        // debug builds of serde_json check it again here).
+        RawJson(unsafe { RawValue::from_string_unchecked(json.get().to_owned()) })
     }
 
     /// The JSON text, exactly as received.
@@ -451,7 +461,28 @@ impl ServerMessage {
         }
     }
 
+    /// The serde_json decoder that defines what a frame means. [`ServerMessage::decode`] scans
+    /// the usual frames in one pass and leaves the rest to this one; public (hidden) so that
+    /// the differential tests and fuzzers can compare the two.
+    #[doc(hidden)]
+    pub fn decode_reference(frame: &Frame) -> Result<Self> {
+        match frame {
+            Frame::Text(text) => Self::decode_parts_reference(text, None),
+            Frame::Binary(bytes) => {
+                let (text, attachment) = split_binary(bytes)?;
+                Self::decode_parts_reference(text, attachment)
+            }
+        }
+    }
+
     fn decode_parts(text: &str, attachment: Option<&[u8]>) -> Result<Self> {
+        match server_frame::decode(text, attachment) {
+            Some(message) => Ok(message),
+            None => Self::decode_parts_reference(text, attachment),
+        }
+    }
+
+    fn decode_parts_reference(text: &str, attachment: Option<&[u8]>) -> Result<Self> {
         let envelope = Envelope::parse(text)?;
         match envelope.kind {
             None | Some(message_type::RESPONSE) => {
