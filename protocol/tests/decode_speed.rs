@@ -8,7 +8,8 @@
 //! It decodes event frames shaped like the benchmark's (`bench/`, `POST /test/publish`):
 //! 100,000 frames of about 100 B and 2,000 of 64 KB whose data is one long string, plus
 //! 2,000 of 64 KB whose data is many small objects (numbers, escapes, nesting), and prints
-//! nanoseconds per frame.
+//! nanoseconds per frame, for `ServerMessage::decode` and for the serde_json decoder it falls
+//! back to (`decode_reference`, the decoder before issue #7).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -57,7 +58,7 @@ fn measure(label: &str, frames: &[Frame], decode: impl Fn(&Frame) -> bool) {
     let ns = elapsed.as_nanos() as f64 / frames.len() as f64;
     let mb_s = bytes as f64 / elapsed.as_secs_f64() / 1e6;
     println!(
-        "{label:<34} {:>7} frames of {:>6} B: {ns:>10.0} ns/frame {mb_s:>8.0} MB/s",
+        "{label:<38} {:>7} frames of {:>6} B: {ns:>10.0} ns/frame {mb_s:>8.0} MB/s",
         frames.len(),
         bytes / frames.len()
     );
@@ -65,6 +66,11 @@ fn measure(label: &str, frames: &[Frame], decode: impl Fn(&Frame) -> bool) {
 
 fn decode(frame: &Frame) -> bool {
     black_box(ServerMessage::decode(frame)).is_ok()
+}
+
+/// The serde_json decoder the one-pass scanner replaced on the hot path (before issue #7).
+fn reference(frame: &Frame) -> bool {
+    black_box(ServerMessage::decode_reference(frame)).is_ok()
 }
 
 #[test]
@@ -75,7 +81,10 @@ fn decode_speed() {
     let mixed: Vec<Frame> = (0..2_000).map(|k| mixed(k, 64 * 1024)).collect();
     for _ in 0..3 {
         measure("decode: 100 B events", &small, decode);
+        measure("reference: 100 B events", &small, reference);
         measure("decode: 64 KB events (one string)", &large, decode);
+        measure("reference: 64 KB events (one string)", &large, reference);
         measure("decode: 64 KB events (mixed JSON)", &mixed, decode);
+        measure("reference: 64 KB events (mixed JSON)", &mixed, reference);
     }
 }
