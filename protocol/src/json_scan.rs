@@ -10,6 +10,8 @@
 //! (an escape in a string the caller needs decoded): `None` means "let the full decoder
 //! decide", never "invalid".
 
+use crate::plain_run::plain_run_len;
+
 /// A span of the frame that [`Scanner::raw_value`] checked to be exactly one well-formed JSON
 /// value without surrounding whitespace. Only this module creates one, which is what lets
 /// `RawJson` keep it without validating it again.
@@ -28,22 +30,6 @@ pub(crate) struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any of the eight bytes of `word` may end a run of plain string bytes: a quote, a
-/// backslash or a control character. False positives are possible (the caller then looks at
-/// the bytes one by one), false negatives are not.
-#[inline]
-fn may_end_plain_run(word: u64) -> bool {
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    (has_zero(word ^ (ONES * u64::from(b'"')))
-        | has_zero(word ^ (ONES * u64::from(b'\\')))
-        | below_space)
-        != 0
 }
 
 impl<'a> Scanner<'a> {
@@ -294,6 +280,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The rest of a string after its opening quote, escapes included.
+    #[inline]
     fn skip_string_rest(&mut self) -> Option<()> {
         loop {
             self.skip_plain_run();
@@ -314,23 +301,10 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Moves to the next quote, backslash or control character (or the end), eight bytes at a
-    /// time where it can: long strings are most of a large event.
+    /// Moves to the next quote, backslash or control character (or the end).
+    #[inline]
     fn skip_plain_run(&mut self) {
-        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            if may_end_plain_run(u64::from_le_bytes(word)) {
-                break;
-            }
-            self.pos += 8;
-        }
-        while let Some(byte) = self.peek() {
-            if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                return;
-            }
-            self.pos += 1;
-        }
+        self.pos += plain_run_len(self.bytes.get(self.pos..).unwrap_or_default());
     }
 }
 

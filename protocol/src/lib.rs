@@ -12,6 +12,7 @@ pub mod ids;
 mod json_scan;
 pub mod message;
 pub mod orpc_error;
+mod plain_run;
 pub mod rich_json;
 mod server_frame;
 pub mod token;
