@@ -131,3 +131,42 @@ fn mutated_frames_decode_identically() {
     }
     println!("{total} mutated frames of {} bases compared", bases.len());
 }
+
+/// One random edit: insert a [`FLIPS`] token, delete a range, or copy a range elsewhere
+/// (which repeats members, nests values and splits tokens).
+fn edit(frame: &str, kind: u8, a: usize, b: usize, flip: usize) -> String {
+    let boundaries: Vec<usize> = (0..=frame.len())
+        .filter(|&i| frame.is_char_boundary(i))
+        .collect();
+    let pick = |n: usize| boundaries[n % boundaries.len()];
+    let (x, y) = (pick(a).min(pick(b)), pick(a).max(pick(b)));
+    match kind % 3 {
+        0 => format!(
+            "{}{}{}",
+            &frame[..x],
+            FLIPS[flip % FLIPS.len()],
+            &frame[x..]
+        ),
+        1 => format!("{}{}", &frame[..x], &frame[y..]),
+        _ => {
+            let at = pick(flip);
+            format!("{}{}{}", &frame[..at], &frame[x..y], &frame[at..])
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+    /// Several edits in a row reach shapes single mutations cannot.
+    #[test]
+    fn randomly_edited_frames_decode_identically(
+        base in proptest::sample::select(vector_frames()),
+        edits in proptest::collection::vec((0u8..3, 0usize..1000, 0usize..1000, 0usize..1000), 1..5),
+    ) {
+        let frame = edits
+            .into_iter()
+            .fold(base, |frame, (kind, a, b, flip)| edit(&frame, kind, a, b, flip));
+        proptest::prop_assert_eq!(check([frame], true), 1);
+    }
+}
