@@ -3,7 +3,6 @@
 
 import initWasm, { WasmIterator, callProcedure as wasmCallProcedure, parseToken as wasmParseToken } from './durable_iterator_wasm.js'
 import { decodeBody, deserialize, encodeBody } from './rich-json.js'
-import { socketWorkerSupported, WorkerWebSocket } from './socket-worker.js'
 
 export { decodeBody, encodeBody, deserialize, serialize } from './rich-json.js'
 
@@ -291,7 +290,6 @@ export async function fromToken(token, options) {
   try {
     core = WasmIterator.start(first, {
       ...options,
-      WebSocket: options.WebSocket ?? socketClass(options),
       refresh: getToken && (async () => getToken()),
       onNotice: (type, detail) => iterator.notice(type, detail),
     })
@@ -307,11 +305,6 @@ export async function fromToken(token, options) {
     iterator.addEventListener('closed', () => signal.removeEventListener('abort', stop), { once: true })
   }
   return withRpcProxy(iterator)
-}
-
-/** The socket class for an iterator that was not given one: off the main thread by default. */
-function socketClass(options) {
-  return options.offMainThread !== false && socketWorkerSupported() ? WorkerWebSocket : undefined
 }
 
 function procedurePath(procedure) {

@@ -43,6 +43,8 @@ pub struct DriverConfig {
     pub refresh: Option<RefreshFn>,
     /// A `WebSocket`-compatible class for hosts without a global one.
     pub websocket: Option<js_sys::Function>,
+    /// Whether the socket may live in the page's socket worker (when `websocket` is `None`).
+    pub off_main_thread: bool,
     /// Connection notices.
     pub on_notice: Option<NoticeFn>,
     /// The id the socket presents to the object; `None` draws `crypto.randomUUID()`. It must
@@ -275,11 +277,12 @@ impl Driver {
     }
 
     fn open_socket(&self, socket: SocketId, token: &str, payload: &TokenPayload) {
-        let (url, constructor, client_id) = {
+        let (url, constructor, off_main_thread, client_id) = {
             let inner = self.inner.borrow();
             (
                 (inner.config.url)(payload),
                 inner.config.websocket.clone(),
+                inner.config.off_main_thread,
                 inner.engine.client_id().to_owned(),
             )
         };
@@ -289,6 +292,7 @@ impl Driver {
                 &upgrade_url(&base, &client_id, token),
                 socket,
                 constructor.as_ref(),
+                off_main_thread,
                 Rc::new(move |event| {
                     if let Some(driver) = me.upgrade() {
                         driver.on_socket_event(event);

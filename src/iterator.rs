@@ -87,6 +87,7 @@ impl<T> DurableIterator<T> {
             url: Rc::new(move |payload| Ok(object_url(payload))),
             refresh,
             websocket: None,
+            off_main_thread: options.off_main_thread,
             on_notice: options.on_notice,
             client_id: None,
         };

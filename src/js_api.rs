@@ -36,6 +36,7 @@ impl WasmIterator {
     /// Starts an iterator from a token. `config` fields (all optional but `url`): `url`
     /// (string, or function of the token payload returning a string or URL), `lastEventId`,
     /// `refresh` (function returning a Promise of a fresh token), `WebSocket` (a constructor),
+    /// `offMainThread` (default `true`: the socket lives in the page's socket worker),
     /// `onNotice(type, detail)`, `refreshTokenBeforeExpireInSeconds`,
     /// `refreshTokenDelayInSeconds`, `reconnect: {initialDelayMs, maxDelayMs, factor,
     /// connectTimeoutMs, stableAfterMs, maxAttempts}`, `liveness: false | {idleMs, timeoutMs}`,
@@ -55,6 +56,7 @@ impl WasmIterator {
             url: url_fn(get(&config, "url")).map_err(to_js_error)?,
             refresh,
             websocket: get(&config, "WebSocket").dyn_into::<Function>().ok(),
+            off_main_thread: get(&config, "offMainThread").as_bool().unwrap_or(true),
             on_notice: get(&config, "onNotice")
                 .dyn_into::<Function>()
                 .ok()

@@ -20,6 +20,8 @@ mod options;
 mod page;
 #[cfg(target_arch = "wasm32")]
 mod socket;
+#[cfg(target_arch = "wasm32")]
+mod socket_worker;
 
 // What the browser driver and the native transport share.
 #[cfg(any(target_arch = "wasm32", feature = "native"))]

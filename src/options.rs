@@ -20,6 +20,7 @@ pub struct Options {
     pub(crate) last_event_id: Option<String>,
     pub(crate) engine: EngineOptions,
     pub(crate) on_notice: Option<crate::driver::NoticeFn>,
+    pub(crate) off_main_thread: bool,
 }
 
 impl Options {
@@ -37,6 +38,7 @@ impl Options {
             last_event_id: None,
             engine: EngineOptions::default(),
             on_notice: None,
+            off_main_thread: true,
         }
     }
 
@@ -45,6 +47,15 @@ impl Options {
     /// Derives the object URL from the token payload instead of a fixed address.
     pub fn object_url_fn(mut self, url: impl Fn(&TokenPayload) -> String + 'static) -> Self {
         self.object_url = Rc::new(url);
+        self
+    }
+
+    /// Whether the socket lives in the page's socket worker, which hands frames to the page in
+    /// batches (one task per batch instead of one per message). Where workers are unavailable
+    /// or blocked by a Content-Security-Policy the socket opens on the page anyway. Default:
+    /// `true`.
+    pub fn off_main_thread(mut self, enabled: bool) -> Self {
+        self.off_main_thread = enabled;
         self
     }
 
