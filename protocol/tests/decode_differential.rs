@@ -29,23 +29,37 @@ fn tricky_frames_decode_identically() {
     println!("{} tricky frames compared", check(tricky_frames(), true));
 }
 
+/// The committed seeds of `fuzz/message_decoder`, and every file of the directories named in
+/// `DECODE_DIFFERENTIAL_CORPUS` (colon-separated; e.g. a corpus a fuzzing run grew).
 #[test]
-fn fuzz_seeds_decode_identically() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/message_decoder");
-    let Ok(listing) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    let mut count = 0;
-    for file in listing.flatten() {
-        let bytes = std::fs::read(file.path()).unwrap();
-        let frame = Frame::Binary(bytes);
-        assert_eq!(
-            ServerMessage::decode(&frame),
-            ServerMessage::decode_reference(&frame),
-            "{}",
-            file.path().display()
-        );
-        count += 1;
+fn fuzz_inputs_decode_identically() {
+    let mut dirs =
+        vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/message_decoder")];
+    if let Some(extra) = std::env::var_os("DECODE_DIFFERENTIAL_CORPUS") {
+        dirs.extend(std::env::split_paths(&extra));
     }
-    println!("{count} fuzz seeds compared");
+    let mut count = 0;
+    for dir in dirs {
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for file in listing.flatten() {
+            let bytes = std::fs::read(file.path()).unwrap();
+            let mut frames = vec![Frame::Binary(bytes.clone())];
+            if let Ok(text) = String::from_utf8(bytes) {
+                frames.push(Frame::Text(text));
+            }
+            for frame in frames {
+                assert_eq!(
+                    ServerMessage::decode(&frame),
+                    ServerMessage::decode_reference(&frame),
+                    "{}",
+                    file.path().display()
+                );
+                count += 1;
+            }
+        }
+    }
+    assert!(count > 0, "no fuzz seeds found");
+    println!("{count} fuzz inputs compared");
 }
