@@ -4,6 +4,10 @@
 //! frame re-encodes to the identical string. Bodies and event data stay raw JSON
 //! ([`RawJson`]): the envelope is all this layer needs to understand, and callers decide
 //! whether a payload is parsed in Rust or handed to `JSON.parse` untouched.
+//!
+//! Decoding a server frame is the client's hot path: the usual frames are read in one pass by
+//! `server_frame.rs` (issue #7); the serde_json decoder here decides the unusual and the
+//! invalid ones, and defines the results of both.
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
