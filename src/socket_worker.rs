@@ -5,17 +5,23 @@
 //! has to be served), which forwards frames in batches: one page task per batch, however many
 //! frames it carries.
 //!
+//! Messages are arrays, the cheapest to build from wasm. Page to worker: `[0]` acknowledges a
+//! batch, `[1, id, url]` opens, `[2, id, data]` sends, `[3, id, code, reason]` closes. Worker
+//! to page: a batch `[[id, kind, a, b], ...]` with kind 0 = open, 1 = message (a: string or
+//! ArrayBuffer), 2 = closed (a: code, b: reason). Until the page has acknowledged a batch the
+//! worker collects the next one, so a page that keeps up gets each frame at once and a busy
+//! page gets one batch per task.
+//!
 //! Where no worker can start (no `Worker`, or a Content-Security-Policy without
 //! `worker-src blob:`) [`WorkerSocket::open`] fails and the caller opens a page socket instead;
 //! a worker that fails later is abandoned: its sockets report an abnormal close, so the engine
 //! reconnects, on the page.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 use durable_iterator_protocol::client::SocketId;
 use gloo_timers::callback::Timeout;
-use js_sys::{Array, Object, Reflect};
+use js_sys::Array;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, BlobPropertyBag, Event, MessageEvent, Url, Worker, WorkerOptions, WorkerType};
@@ -33,6 +39,12 @@ const OPENED: u32 = 0;
 const MESSAGE: u32 = 1;
 const CLOSED: u32 = 2;
 
+/// Commands to `socket_worker.js`.
+const ACK: u32 = 0;
+const OPEN: u32 = 1;
+const SEND: u32 = 2;
+const CLOSE: u32 = 3;
+
 thread_local! {
     static HOST: RefCell<Option<Host>> = const { RefCell::new(None) };
     /// Set once a worker could not start or failed: later sockets stay on the page.
@@ -43,7 +55,8 @@ thread_local! {
 /// The page's socket worker and the sockets it carries.
 struct Host {
     worker: Worker,
-    sockets: HashMap<u32, (SocketId, SocketSink)>,
+    /// A page has a handful of iterators: a list is smaller than a map and as fast.
+    sockets: Vec<(u32, SocketId, SocketSink)>,
     idle: Option<Timeout>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(Event)>,
@@ -85,31 +98,17 @@ impl WorkerSocket {
                 return Err(JsValue::from_str("the socket worker is unavailable"));
             };
             host.idle = None;
-            host.sockets.insert(id, (socket, sink));
+            host.sockets.push((id, socket, sink));
             Ok(host.worker.clone())
         })?;
-        post(
-            &worker,
-            &[
-                ("op", "open".into()),
-                ("id", id.into()),
-                ("url", url.into()),
-            ],
-        )?;
+        post(&worker, &[OPEN.into(), id.into(), url.into()])?;
         Ok(WorkerSocket { id, closed: false })
     }
 
     /// Sends a text frame; one sent before the socket opened is dropped by the worker.
     pub fn send_text(&self, text: &str) -> Result<(), JsValue> {
         match worker() {
-            Some(worker) => post(
-                &worker,
-                &[
-                    ("op", "send".into()),
-                    ("id", self.id.into()),
-                    ("data", text.into()),
-                ],
-            ),
+            Some(worker) => post(&worker, &[SEND.into(), self.id.into(), text.into()]),
             None => Err(JsValue::from_str("the socket worker is gone")),
         }
     }
@@ -123,12 +122,7 @@ impl WorkerSocket {
         if let Some(worker) = worker() {
             let _ = post(
                 &worker,
-                &[
-                    ("op", "close".into()),
-                    ("id", self.id.into()),
-                    ("code", code.into()),
-                    ("reason", reason.into()),
-                ],
+                &[CLOSE.into(), self.id.into(), code.into(), reason.into()],
             );
         }
     }
@@ -145,10 +139,10 @@ fn worker() -> Option<Worker> {
     HOST.with(|host| host.borrow().as_ref().map(|h| h.worker.clone()))
 }
 
-fn post(worker: &Worker, fields: &[(&str, JsValue)]) -> Result<(), JsValue> {
-    let message = Object::new();
-    for (key, value) in fields {
-        Reflect::set(&message, &JsValue::from_str(key), value)?;
+fn post(worker: &Worker, command: &[JsValue]) -> Result<(), JsValue> {
+    let message = Array::new();
+    for part in command {
+        message.push(part);
     }
     worker.post_message(&message)
 }
@@ -175,7 +169,7 @@ fn start() -> Result<Host, JsValue> {
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     Ok(Host {
         worker,
-        sockets: HashMap::new(),
+        sockets: Vec::new(),
         idle: None,
         _on_message: on_message,
         _on_error: on_error,
@@ -197,9 +191,12 @@ fn on_batch(event: MessageEvent) {
             continue;
         };
         let target = HOST.with(|host| {
-            host.borrow()
-                .as_ref()
-                .and_then(|h| h.sockets.get(&id).cloned())
+            host.borrow().as_ref().and_then(|h| {
+                h.sockets
+                    .iter()
+                    .find(|(known, ..)| *known == id)
+                    .map(|(_, socket, sink)| (*socket, sink.clone()))
+            })
         });
         let Some((socket, sink)) = target else {
             continue;
@@ -230,7 +227,7 @@ fn on_batch(event: MessageEvent) {
 
 fn acknowledge() {
     if let Some(worker) = worker() {
-        let _ = post(&worker, &[("op", "ack".into())]);
+        let _ = post(&worker, &[ACK.into()]);
     }
 }
 
@@ -241,7 +238,7 @@ fn forget(id: u32) {
         let Some(h) = host.as_mut() else {
             return;
         };
-        h.sockets.remove(&id);
+        h.sockets.retain(|(known, ..)| *known != id);
         if h.sockets.is_empty() && h.idle.is_none() {
             h.idle = Some(Timeout::new(IDLE_TERMINATE_MS, || {
                 // Dropping the host terminates the worker, unless a socket came meanwhile.
@@ -265,11 +262,11 @@ fn abandon(reason: &str) {
     let Some(mut host) = HOST.with(|host| host.borrow_mut().take()) else {
         return;
     };
-    let sockets: Vec<_> = host.sockets.drain().map(|(_, target)| target).collect();
+    let sockets = std::mem::take(&mut host.sockets);
     // Dropping the host inside its own error handler is fine: the closure's memory is only
     // released after the handler returns (wasm-bindgen keeps it alive while it runs).
     drop(host);
-    for (socket, sink) in sockets {
+    for (_, socket, sink) in sockets {
         sink(SocketEvent::Closed(socket, 1006, reason.to_owned()));
     }
 }
