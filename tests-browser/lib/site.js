@@ -16,6 +16,8 @@ export const REPO_ROOT = resolve(PROJECT_DIR, '..')
 const PAGES_DIR = join(PROJECT_DIR, 'pages')
 const NODE_MODULES = join(PROJECT_DIR, 'node_modules')
 const IMPORT_MAP_PLACEHOLDER = '<!-- IMPORT MAP -->'
+/** What `api-csp.html` (the harness page, generated) adds: a policy that forbids workers. */
+const NO_WORKERS_POLICY = `<meta http-equiv="Content-Security-Policy" content="worker-src 'none'">`
 
 /** The packages the pages import, and what they import in turn. */
 const BROWSER_PACKAGES = [
@@ -103,7 +105,9 @@ export function buildSite() {
     if (file.endsWith('.html')) {
       const html = readFileSync(source, 'utf8')
       if (!html.includes(IMPORT_MAP_PLACEHOLDER)) throw new Error(`pages/${file} has no ${IMPORT_MAP_PLACEHOLDER} line`)
-      writeFileSync(join(dir, file), html.replace(IMPORT_MAP_PLACEHOLDER, map))
+      const page = html.replace(IMPORT_MAP_PLACEHOLDER, map)
+      writeFileSync(join(dir, file), page)
+      if (file === 'api.html') writeFileSync(join(dir, 'api-csp.html'), html.replace(IMPORT_MAP_PLACEHOLDER, `${NO_WORKERS_POLICY}\n${map}`))
     }
     else {
       cpSync(source, join(dir, file), { recursive: true })
