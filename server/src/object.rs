@@ -251,6 +251,7 @@ impl Channel {
                 att: entry.att.clone(),
                 exp: entry.exp,
                 subscribed: entry.subscription.is_some(),
+                queued: entry.tx.max_capacity() - entry.tx.capacity(),
             })
             .collect()
     }

@@ -112,6 +112,8 @@ pub struct SocketInfo {
     pub exp: f64,
     /// Whether the socket has an active `/subscribe` stream.
     pub subscribed: bool,
+    /// Events and answers waiting in the socket's queue (not yet written to it).
+    pub queued: usize,
 }
 
 /// The outcome of a publish.

@@ -14,8 +14,9 @@
 //!   channel (or only those of client `id`) without a close frame (a simulated network loss)
 //!   and answers `{"dropped":N}`.
 //! - `GET /test/sockets?channel=some-room` answers `{"sockets":[{"id","conn","tags","att",
-//!   "exp","subscribed"}]}`: `id` is the client id, `conn` a per-connection serial number (a
-//!   token refresh over the open socket keeps it, a reconnect gets a new one).
+//!   "exp","subscribed","queued"}]}`: `id` is the client id, `conn` a per-connection serial
+//!   number (a token refresh over the open socket keeps it, a reconnect gets a new one),
+//!   `queued` what waits in the socket's queue.
 
 use std::time::Duration;
 
@@ -177,6 +178,7 @@ async fn sockets(State(server): State<Server>, Query(request): Query<ChannelRequ
                 "att": s.att,
                 "exp": s.exp,
                 "subscribed": s.subscribed,
+                "queued": s.queued,
             })
         })
         .collect();
