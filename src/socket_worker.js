@@ -1,9 +1,15 @@
 // The socket worker's program; src/socket_worker.rs explains the protocol. Kept short: it is
 // embedded in the wasm module.
+
+// Frame data the page has not taken yet, at most: past it a socket is closed as the server
+// closes a slow consumer, and the client resumes once the page has caught up.
+const MAX_BACKLOG = 64 * 1024 * 1024
 const sockets = new Map()
 let reports = []
 let transfers = []
 let awaitingAck = false
+let queuedBytes = 0
+let postedBytes = 0
 
 function flush() {
   if (awaitingAck || reports.length === 0) return
@@ -11,6 +17,8 @@ function flush() {
   postMessage(reports, transfers)
   reports = []
   transfers = []
+  postedBytes = queuedBytes
+  queuedBytes = 0
 }
 
 function report(record, transfer) {
@@ -31,16 +39,28 @@ function open(id, url) {
   socket.binaryType = 'arraybuffer'
   sockets.set(id, socket)
   socket.onopen = () => report([id, 0])
-  socket.onmessage = ({ data }) => report([id, 1, data], typeof data === 'string' ? undefined : data)
+  socket.onmessage = ({ data }) => {
+    queuedBytes += typeof data === 'string' ? data.length : data.byteLength
+    report([id, 1, data], typeof data === 'string' ? undefined : data)
+    if (queuedBytes + postedBytes > MAX_BACKLOG) overloaded(id, socket)
+  }
   socket.onclose = ({ code, reason }) => {
     sockets.delete(id)
     report([id, 2, code, reason])
   }
 }
 
+function overloaded(id, socket) {
+  sockets.delete(id)
+  socket.onmessage = socket.onclose = null
+  socket.close(4013, 'page backlog full')
+  report([id, 2, 1013, 'the page fell too far behind the socket'])
+}
+
 onmessage = ({ data: [op, id, a, b] }) => {
   if (op === 0) {
     awaitingAck = false
+    postedBytes = 0
     flush()
     return
   }

@@ -12,6 +12,11 @@
 //! worker collects the next one, so a page that keeps up gets each frame at once and a busy
 //! page gets one batch per task.
 //!
+//! A page whose thread is blocked no longer slows the socket down (the worker keeps reading), so
+//! the worker bounds what waits for the page: past 64 MiB of frames it closes that socket and
+//! reports code 1013, as the server does for a slow consumer; the engine reconnects and resumes
+//! after the last event the page took.
+//!
 //! Where no worker can start (no `Worker`, or a Content-Security-Policy without
 //! `worker-src blob:`) [`WorkerSocket::open`] fails and the caller opens a page socket instead;
 //! a worker that fails later is abandoned: its sockets report an abnormal close, so the engine

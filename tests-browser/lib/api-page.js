@@ -57,8 +57,8 @@ export function useApiPage() {
     summary: name => t.page.evaluate(n => window.harness.summary(n), name),
 
     /** Waits until run `name` has `count` events; returns its summary. */
-    async waitEvents(name, count) {
-      await t.page.waitForFunction(([n, c]) => window.harness.get(n).events.length >= c, [name, count], { timeout: WAIT_MS })
+    async waitEvents(name, count, timeout = WAIT_MS) {
+      await t.page.waitForFunction(([n, c]) => window.harness.get(n).events.length >= c, [name, count], { timeout })
         .catch(async (error) => {
           throw new Error(`run ${name} did not get ${count} events: ${JSON.stringify(await t.summary(name))}`, { cause: error })
         })

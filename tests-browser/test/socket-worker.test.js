@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
 import { uniqueTag } from '../lib/browser.js'
+import { CHANNEL } from '../lib/server.js'
 import { idRange, useApiPage } from '../lib/api-page.js'
 
 /** Counts the sockets the page constructs from now on (`window.pageSockets`). */
@@ -57,6 +58,38 @@ describe('JS API in the browser: the socket worker', () => {
     // Stopping closes the worker's socket: the server sees it go.
     await page.evaluate(() => window.harness.get('a').it.return())
     await t.server.waitGone(clientId)
+  })
+
+  test('a blocked page does not make the worker hoard frames: past 64 MiB it closes with 1013 and the iterator resumes, nothing lost', async () => {
+    const page = await t.openPage()
+    const tag = uniqueTag('backlog')
+    const { clientId } = await t.openRun('a', t.options(tag))
+    await t.consume('a')
+    // About 105 MB of events while the page's thread is blocked, by synchronous requests from
+    // the page itself, until the server has written them all to the socket: the worker keeps
+    // reading meanwhile.
+    const published = await page.evaluate(([channel, tags, clientId]) => {
+      const request = (method, path, body) => {
+        const xhr = new XMLHttpRequest()
+        xhr.open(method, path, false)
+        xhr.setRequestHeader('content-type', 'application/json')
+        xhr.send(body === undefined ? null : JSON.stringify(body))
+        return JSON.parse(xhr.responseText)
+      }
+      const receipt = request('POST', '/test/publish', { channel, count: 1_600, size: 65_536, tags })
+      const deadline = Date.now() + 30_000
+      const queued = () => request('GET', `/test/sockets?channel=${encodeURIComponent(channel)}`)
+        .sockets.find(s => s.id === clientId)?.queued ?? 0
+      while (queued() > 0 && Date.now() < deadline) { /* the page stays blocked */ }
+      const settle = Date.now() + 500
+      while (Date.now() < settle) { /* let the worker read the last frames */ }
+      return receipt
+    }, [CHANNEL, [tag], clientId])
+    const got = await t.waitEvents('a', 1_600, 60_000)
+    assert.deepEqual(got.events.map(e => e.lastEventId), idRange(published.firstId, published.lastId), 'every event once, in order')
+    const closes = got.notices.filter(n => n.type === 'reconnecting').map(n => n.code)
+    assert.ok(closes.includes(1013), `the worker closed the socket for its backlog (reconnect codes: ${closes})`)
+    assert.ok(got.notices.some(n => n.type === 'resumed'), 'the iterator resumed after the last event the page took')
   })
 
   test('offMainThread: false opens the socket on the page', async () => {
