@@ -78,6 +78,7 @@ function parseArgs(argv) {
     else if (flag === '--native') options.native = resolve(value())
     else if (flag === '--pkg') options.pkg = resolve(value())
     else if (flag === '--out') options.out = resolve(value())
+    else if (flag === '--with-page-socket') options.withPageSocket = true
     else throw new Error(`unknown option ${flag}`)
   }
   const unknown = options.only.filter(s => !SCENARIOS.includes(s))
@@ -139,7 +140,7 @@ class Bench {
 }
 
 /** Runs `measure(client, run)` for every run and client (clients interleaved within a run). */
-async function perClient(bench, name, measure, clients = CLIENTS) {
+async function perClient(bench, name, measure, clients = bench.config.clients ?? CLIENTS) {
   const samples = Object.fromEntries(clients.map(c => [c, []]))
   for (let run = 1; run <= bench.config.runs; run++) {
     for (const client of clients) {
@@ -302,6 +303,9 @@ async function main() {
   const options = parseArgs(process.argv.slice(2))
   const config = { ...(options.quick ? QUICK : FULL) }
   if (options.runs) config.runs = options.runs
+  // `ours-page` is the package with its socket on the page (`offMainThread: false`): what the
+  // socket worker gains, measured in the same run.
+  if (options.withPageSocket) config.clients = ['ours', 'ours-page', ...CLIENTS.slice(1)]
   const meta = {
     quick: options.quick,
     runs: config.runs,

@@ -106,7 +106,10 @@ impl WorkerSocket {
             host.sockets.push((id, socket, sink));
             Ok(host.worker.clone())
         })?;
-        post(&worker, &[OPEN.into(), id.into(), url.into()])?;
+        if let Err(error) = post(&worker, &[OPEN.into(), id.into(), url.into()]) {
+            forget(id);
+            return Err(error);
+        }
         Ok(WorkerSocket { id, closed: false })
     }
 

@@ -6,7 +6,7 @@ import { median } from './stats.js'
 /** The clients of the page, in the order they run. */
 export const CLIENTS = ['ours', 'upstream', 'floor']
 /** How the table names them. */
-export const LABELS = { ours: 'ours', upstream: 'upstream-eq', floor: 'floor' }
+export const LABELS = { 'ours': 'ours', 'ours-page': 'ours, socket on the page', 'upstream': 'upstream-eq', 'floor': 'floor' }
 
 const fmt = (value, digits = 0) => Number.isFinite(value)
   ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
@@ -55,6 +55,19 @@ export function report(results, meta) {
       const wasm = client === 'ours' ? `; wasm ${fmt(s.wasmBeforeKB)} -> ${fmt(s.wasmAfterKB)} KB` : ''
       const workers = s.workerHeapBeforeKB || s.workerHeapAfterKB ? `; worker JS heap ${fmt(s.workerHeapBeforeKB)} -> ${fmt(s.workerHeapAfterKB)} KB` : ''
       row([`memory: ${fmt(s.events)} events`, `${LABELS[client]}: page JS heap after GC`, `${fmt(s.heapBeforeKB)} -> ${fmt(s.heapAfterKB)} KB${wasm}${workers}`, '', '', '', ''])
+    }
+  }
+  const withPage = ['throughput', 'large', 'latency', 'fanout'].filter(n => results[n]?.['ours-page'])
+  if (withPage.length) {
+    lines.push('')
+    row(['scenario (same run)', 'metric', 'ours', 'ours, socket on the page', 'ours / socket on the page'])
+    row(['---', '---', '---:', '---:', '---:'])
+    const keys = { throughput: ['eventsPerSecond', 'events/s', 0], large: ['mbPerSecond', 'MB/s', 1], latency: ['p50Ms', 'p50 ms', 2], fanout: ['deliveriesPerSecond', 'deliveries/s', 0] }
+    for (const name of withPage) {
+      const [key, metric, digits] = keys[name]
+      const o = med(results[name], 'ours', key)
+      const p = med(results[name], 'ours-page', key)
+      row([name, metric, fmt(o, digits), fmt(p, digits), ratio(o, p)])
     }
   }
   if (results.size) {

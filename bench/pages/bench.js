@@ -2,7 +2,8 @@
 // The harness (bench/run.js) opens clients through `window.bench`, publishes from Node through
 // the server's test endpoints, and reads the collectors back.
 //
-// - ours: the npm package (`/pkg/`), `fromToken` and `for await`;
+// - ours: the npm package (`/pkg/`), `fromToken` and `for await`; `ours-page` the same with
+//   its socket on the page (`offMainThread: false`, run with `--with-page-socket`);
 // - upstream: the upstream-equivalent stack (`/upstream.js`, bundled from npm by the harness);
 // - floor: a raw WebSocket and `JSON.parse` of each frame, no logic at all.
 
@@ -43,13 +44,19 @@ async function pump(iterator, collector) {
   }
 }
 
-const CLIENTS = {
-  async ours(objectUrl, token, collector) {
-    const it = await ours.fromToken(token, { url: objectUrl })
+/** The package's client with `extra` options. */
+function oursWith(extra) {
+  return async (objectUrl, token, collector) => {
+    const it = await ours.fromToken(token, { url: objectUrl, ...extra })
     it.addEventListener('reconnecting', () => collector.disconnected())
     pump(it, collector)
     return () => it.return()
-  },
+  }
+}
+
+const CLIENTS = {
+  'ours': oursWith({}),
+  'ours-page': oursWith({ offMainThread: false }),
   async upstream(objectUrl, token, collector) {
     const sub = await upstream.subscribe(objectUrl, token, { onDisconnect: () => collector.disconnected() })
     pump(sub.iterator, collector)
