@@ -23,17 +23,25 @@ after(async () => {
 
 /**
  * Runs before the page's scripts: routes new WebSockets to a closed port while
- * `window.demoNetwork.up` is false, a network outage for this tab only. The client looks the
- * global `WebSocket` up at each connect, so its reconnects fail until the network is back.
+ * `window.demoNetwork.up` is false, a network outage for this tab only, so the client's
+ * reconnects fail until the network is back. Sockets opened on the page go through the page's
+ * `WebSocket`; the client's socket worker opens its sockets when the page posts it an open
+ * command (`[1, id, url]`, src/socket_worker.rs), so those are redirected at `postMessage`.
  */
 function outageSwitch() {
   const Real = window.WebSocket
   const network = { up: true }
+  const unreachable = 'ws://127.0.0.1:9/offline'
   window.demoNetwork = network
   window.WebSocket = class extends Real {
     constructor(url, protocols) {
-      super(network.up ? url : 'ws://127.0.0.1:9/offline', protocols)
+      super(network.up ? url : unreachable, protocols)
     }
+  }
+  const post = Worker.prototype.postMessage
+  Worker.prototype.postMessage = function postMessage(message, ...rest) {
+    const opens = Array.isArray(message) && message[0] === 1 && typeof message[2] === 'string'
+    return post.call(this, opens && !network.up ? [1, message[1], unreachable] : message, ...rest)
   }
 }
 
