@@ -174,7 +174,15 @@ export function deserialize(json, meta = [], custom = []) {
  * @param {ReadonlyArray<any>} [custom]
  */
 export function decodeBody(text, custom = []) {
-  const body = JSON.parse(text)
+  return fromBody(JSON.parse(text), custom)
+}
+
+/**
+ * The JavaScript value of a parsed body (`{json?, meta?}`).
+ * @param {unknown} body
+ * @param {ReadonlyArray<any>} [custom]
+ */
+export function fromBody(body, custom = []) {
   if (body === null || typeof body !== 'object') {
     throw new TypeError('rich-JSON body is not an object')
   }
