@@ -1,16 +1,21 @@
-// The JavaScript face of the wasm client: an async iterator that is also a Proxy carrying the
-// RPC methods the token allows. Protocol decisions live in wasm; this file only adapts shapes.
+// The JavaScript face of the client: an async iterator that is also a Proxy carrying the RPC
+// methods the token allows. The decisions live in the wasm engine; sockets, timers and HTTP
+// are driven from driver.js.
 
-import initWasm, { WasmIterator, callProcedure as wasmCallProcedure, parseToken as wasmParseToken } from './durable_iterator_wasm.js'
-import { decodeBody, deserialize, encodeBody } from './rich-json.js'
+import initWasm, { Core } from './durable_iterator_wasm.js'
+import { Driver } from './driver.js'
+import { DurableIteratorError } from './errors.js'
+import { encodeBody, fromBody } from './rich-json.js'
+import { callBody, callProcedure, parsePayload } from './wire.js'
 
+export { DurableIteratorError } from './errors.js'
 export { decodeBody, encodeBody, deserialize, serialize } from './rich-json.js'
 
 let loading
 
 /**
- * Loads the wasm module once. Called by every entry point; call it yourself to load early
- * or from a custom location.
+ * Loads the wasm module once. Called by every entry point that needs it; call it yourself to
+ * load early or from a custom location.
  * @param {string | URL | Request | Response | BufferSource | WebAssembly.Module} [source]
  */
 export function initialize(source) {
@@ -40,31 +45,6 @@ async function load(source) {
   return initWasm({ module_or_path: wasmUrl })
 }
 
-/** The one error class of this package: `code` is stable, `cause` keeps the origin. */
-export class DurableIteratorError extends Error {
-  /**
-   * @param {string} code
-   * @param {string} message
-   * @param {{ status?: number, data?: unknown, defined?: boolean, cause?: unknown }} [details]
-   */
-  constructor(code, message, details = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause })
-    this.name = 'DurableIteratorError'
-    this.code = code
-    this.status = details.status
-    this.data = details.data
-    this.defined = details.defined ?? false
-  }
-}
-
-function toError(raw) {
-  if (raw instanceof Error) return raw
-  if (raw !== null && typeof raw === 'object' && typeof raw.code === 'string') {
-    return new DurableIteratorError(raw.code, raw.message ?? raw.code, raw)
-  }
-  return new DurableIteratorError('UNKNOWN', String(raw), { cause: raw })
-}
-
 /** @internal Lets the oRPC adapter turn errors into `ORPCError`s. */
 export const MAP_ERROR = Symbol('durable-iterator-wasm:mapError')
 
@@ -76,35 +56,37 @@ const STATE_EVENTS = new Set(['connecting', 'open', 'reconnecting', 'offline', '
  * DOM events on it (`open`, `reconnecting`, `resumed`, `gap`, `closed`, ...) and `state`.
  */
 class DurableIterator extends EventTarget {
-  #core
+  #driver
   #custom
   #retryDelayMs
   #interceptors
   #mapError
-  #batch = []
-  #index = 0
-  #done = false
-  #tail = Promise.resolve()
-  #waiting = 0
+  /** Events not yet taken: `[id, value]` pairs from `#head` on. */
+  #events = []
+  #head = 0
+  /** Pending `next()` calls (only while no event waits). */
+  #waiting = []
+  /** Set once the stream ended: `{ error }` until that error has been thrown once. */
+  #ended
   #lastEventId
 
-  constructor(custom, retryDelayMs, interceptors, mapError) {
+  constructor(token, options, getToken) {
     super()
-    this.#custom = custom
-    this.#retryDelayMs = retryDelayMs
-    this.#interceptors = interceptors
-    this.#mapError = mapError
-  }
-
-  /** @internal */
-  attach(core) {
-    this.#core = core
-    this.#lastEventId = core.lastEventId
+    this.#custom = options.customJsonSerializers ?? []
+    this.#retryDelayMs = (options.rpcRetryDelayInSeconds ?? 2) * 1000
+    this.#interceptors = options.interceptors ?? []
+    this.#mapError = options[MAP_ERROR] ?? (error => error)
+    this.#lastEventId = typeof options.lastEventId === 'string' ? options.lastEventId : undefined
+    this.#driver = new Driver(Core, token, options, getToken, {
+      event: (id, message) => this.#push(id, message),
+      notice: (type, detail) => this.#notice(type, detail),
+      end: error => this.#end(error && this.#mapError(error)),
+    })
   }
 
   /** Connection state: connecting, open, reconnecting, offline, refreshing or closed. */
   get state() {
-    return this.#core?.state ?? 'connecting'
+    return this.#driver?.state ?? 'connecting'
   }
 
   /** Id of the last event this iterator yielded (what a later resume would start after). */
@@ -114,61 +96,68 @@ class DurableIterator extends EventTarget {
 
   /** The token in use (it changes when a refresh succeeds). */
   get token() {
-    return this.#core.token
+    return this.#driver.token
   }
 
   /** The payload of the token in use (`chn`, `tags`, `att`, `rpc`, `iat`, `exp`). */
   get tokenPayload() {
-    return this.#core.tokenPayload
+    return parsePayload(this.#driver.token)
   }
 
   /** The id this iterator's socket presents to the object. */
   get clientId() {
-    return this.#core.clientId
+    return this.#driver.clientId
   }
 
   next() {
-    if (this.#waiting === 0 && this.#index < this.#batch.length) {
-      return Promise.resolve(this.#take())
+    if (this.#head < this.#events.length) return Promise.resolve(this.#take())
+    if (this.#ended) {
+      const { error } = this.#ended
+      this.#ended = {}
+      return error ? Promise.reject(error) : Promise.resolve({ done: true, value: undefined })
     }
-    this.#waiting++
-    const result = this.#tail.then(() => this.#nextSlow())
-    this.#tail = result.then(
-      () => { this.#waiting-- },
-      () => { this.#waiting-- },
-    )
-    return result
-  }
-
-  async #nextSlow() {
-    if (this.#index < this.#batch.length) return this.#take()
-    if (this.#done) return { done: true, value: undefined }
-    let text
-    try {
-      text = await this.#core.nextBatch()
-    }
-    catch (error) {
-      this.#done = true
-      throw this.#mapError(toError(error))
-    }
-    if (text === null) {
-      this.#done = true
-      return { done: true, value: undefined }
-    }
-    this.#batch = JSON.parse(text)
-    this.#index = 0
-    return this.#take()
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }))
   }
 
   #take() {
-    const [id, body] = this.#batch[this.#index]
-    this.#batch[this.#index++] = undefined
+    const [id, value] = this.#events[this.#head]
+    this.#events[this.#head++] = undefined
+    if (this.#head === this.#events.length) {
+      this.#events = []
+      this.#head = 0
+    }
     if (id !== null) this.#lastEventId = id
-    const meta = body.meta
-    const value = meta === undefined || meta.length === 0
-      ? body.json
-      : deserialize(body.json, meta, this.#custom)
     return { done: false, value }
+  }
+
+  /** An event from the engine: yielded to a waiting `next()` or kept for the next one. */
+  #push(id, message) {
+    if (this.#ended) return
+    let value
+    try {
+      const body = message.p.d
+      value = body === undefined ? undefined : fromBody(body, this.#custom)
+    }
+    catch (error) {
+      this.#notice('ignored', { code: 'MALFORMED_MESSAGE', reason: `malformed message: event data: ${error.message}` })
+      return
+    }
+    this.#events.push([id, value])
+    if (this.#waiting.length > 0) this.#waiting.shift().resolve(this.#take())
+  }
+
+  /** The stream ended: pending `next()` calls end, the first with `error` if there is one. */
+  #end(error) {
+    if (this.#ended) return
+    this.#ended = { error }
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const { resolve, reject } of waiting) {
+      const { error } = this.#ended
+      this.#ended = {}
+      if (error) reject(error)
+      else resolve({ done: true, value: undefined })
+    }
   }
 
   /** Stops the iterator: closes the socket and every timer; a pending `next()` ends. */
@@ -183,10 +172,11 @@ class DurableIterator extends EventTarget {
   }
 
   #stop() {
-    this.#done = true
-    this.#batch = []
-    this.#index = 0
-    this.#core?.stop()
+    this.#events = []
+    this.#head = 0
+    this.#end()
+    this.#ended = {}
+    this.#driver?.stop()
   }
 
   [Symbol.asyncIterator]() {
@@ -196,15 +186,18 @@ class DurableIterator extends EventTarget {
   /** @internal */
   call(path, input, options = {}) {
     const main = async ({ path, input, context, signal }) => {
-      const retries = context?.retry ?? 0
-      const delay = context?.retryDelay ?? this.#retryDelayMs
-      const body = encodeBody(input, this.#custom)
       try {
-        const text = await this.#core.call(path, body, retries, delay, signal ?? undefined)
-        return decodeBody(text, this.#custom)
+        const body = await this.#driver.call(
+          path,
+          callBody(path, input, this.#custom),
+          context?.retry ?? 0,
+          context?.retryDelay ?? this.#retryDelayMs,
+          signal ?? undefined,
+        )
+        return fromBody(body ?? {}, this.#custom)
       }
       catch (error) {
-        throw this.#mapError(toError(error))
+        throw this.#mapError(error)
       }
     }
     return intercept(this.#interceptors, { path, input, context: options.context ?? {}, signal: options.signal }, main)
@@ -212,11 +205,10 @@ class DurableIterator extends EventTarget {
 
   /** @internal */
   allows(name) {
-    return this.#core.allows(name)
+    return this.#driver.allows(name)
   }
 
-  /** @internal */
-  notice(type, detail) {
+  #notice(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }))
     if (STATE_EVENTS.has(type)) this.dispatchEvent(new CustomEvent('statechange', { detail }))
   }
@@ -280,24 +272,7 @@ export async function fromToken(token, options) {
   const getToken = typeof token === 'function' ? token : undefined
   const first = getToken ? await getToken() : token
   if (signal?.aborted) throw new DurableIteratorError('ABORTED', 'aborted', { cause: signal.reason })
-  const iterator = new DurableIterator(
-    options.customJsonSerializers ?? [],
-    (options.rpcRetryDelayInSeconds ?? 2) * 1000,
-    options.interceptors ?? [],
-    options[MAP_ERROR] ?? (error => error),
-  )
-  let core
-  try {
-    core = WasmIterator.start(first, {
-      ...options,
-      refresh: getToken && (async () => getToken()),
-      onNotice: (type, detail) => iterator.notice(type, detail),
-    })
-  }
-  catch (error) {
-    throw toError(error)
-  }
-  iterator.attach(core)
+  const iterator = new DurableIterator(first, options, getToken && (async () => getToken()))
   if (signal) {
     const stop = () => iterator.return()
     signal.addEventListener('abort', stop, { once: true })
@@ -320,17 +295,11 @@ function procedurePath(procedure) {
 export async function connect(options) {
   await initialize()
   const path = procedurePath(options.procedure)
-  const body = encodeBody(options.input, options.customJsonSerializers ?? [])
-  const call = async (lastEventId) => {
-    try {
-      return await wasmCallProcedure(options.rpcUrl, path, body, options.headers ?? {}, lastEventId, options.signal)
-    }
-    catch (error) {
-      throw toError(error)
-    }
-  }
+  const custom = options.customJsonSerializers ?? []
+  const body = encodeBody(options.input, custom)
+  const call = lastEventId => callProcedure(options.rpcUrl, path, body, options.headers, lastEventId, options.signal)
   const first = await call(options.lastEventId)
-  if (first.token === undefined) return decodeBody(first.body, options.customJsonSerializers ?? [])
+  if (first.token === undefined) return fromBody(first.body, custom)
   let pendingFirst = first.token
   return fromToken(async () => {
     if (pendingFirst !== undefined) {
@@ -351,11 +320,5 @@ export async function connect(options) {
  * @param {string} token
  */
 export async function parseToken(token) {
-  await initialize()
-  try {
-    return wasmParseToken(token)
-  }
-  catch (error) {
-    throw toError(error)
-  }
+  return parsePayload(token)
 }

@@ -1,0 +1,410 @@
+// Drives the sans-IO engine (the wasm `Core`) with the host: sockets, frames, one timer, page
+// signals and the token source go in; sockets, sends, events, notices and call results come
+// out. The engine speaks numbers and strings through one entry point,
+// `core.input(kind, nums, text)`, and answers with the JSON text of its outputs (SPEC Part C).
+
+import { DurableIteratorError, describe, toError } from './errors.js'
+import { openSocket } from './sockets.js'
+import { parsePayload, readFrame, upgradeUrl } from './wire.js'
+
+// Input kinds.
+const INIT = 0
+const OPENED = 1
+const CLOSED = 2
+const FRAMES = 3
+const OFFLINE = 4
+const ONLINE = 5
+const WAKE = 6
+const REFRESHED = 7
+const CALL = 8
+const ABORT = 9
+const STOP = 10
+const TIMEOUT = 11
+
+// Output ops that are no actions: the timer (always last) and the answer to a CALL.
+const TIMER = 14
+const CALL_STARTED = 15
+const CALL_REFUSED = 16
+
+const STATES = ['connecting', 'open', 'reconnecting', 'offline', 'refreshing', 'closed']
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+const now = () => performance.now()
+
+/** A finite non-negative number, else `fallback` (how every numeric option is read). */
+const option = (value, fallback) => typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback
+
+/** Appends the lengths of `strings` to `nums` and returns them concatenated. */
+function pack(nums, strings) {
+  for (const text of strings) nums.push(text.length)
+  return strings.join('')
+}
+
+/** The claims of a token payload as the engine takes them: nums, then text. */
+function claims(payload, token, nums) {
+  const tags = payload.tags ?? []
+  const rpc = payload.rpc ?? []
+  nums.push(payload.iat, payload.exp, payload.tags ? tags.length : -1, payload.rpc ? rpc.length : -1)
+  return [token, payload.chn, ...tags, ...rpc]
+}
+
+/** An unguessable client id; `crypto.randomUUID` is missing outside secure contexts. */
+function randomId() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  bytes[6] = (bytes[6] & 0x0F) | 0x40
+  bytes[8] = (bytes[8] & 0x3F) | 0x80
+  const hex = Array.from(bytes, byte => byte.toString(16).padStart(2, '0')).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** The caller's `url` option as a function of the token payload. */
+function urlOption(url) {
+  if (typeof url === 'string' || url instanceof URL) return () => String(url)
+  if (typeof url !== 'function') {
+    throw new DurableIteratorError('INVALID_OPTION', 'invalid option: `url` must be a string or a function of the token payload')
+  }
+  return (payload) => {
+    const value = url(payload)
+    if (typeof value === 'string' || (value !== null && typeof value === 'object')) return String(value)
+    throw new TypeError('the `url` function returned neither a string nor a URL')
+  }
+}
+
+/**
+ * One durable iterator's driver. `sink` hears what the application sees:
+ * `event(id, message)` (the parsed peer message whose `p.d` is the event body),
+ * `notice(type, detail)` and, once, `end(error?)`.
+ */
+export class Driver {
+  /** Connection state: connecting, open, reconnecting, offline, refreshing or closed. */
+  state = 'connecting'
+  /** The token in use. */
+  token
+  /** The id the socket presents to the object. */
+  clientId
+
+  #core
+  #sink
+  #url
+  #options
+  #getToken
+  #ended = false
+  /** Outputs still to act on (an action may feed inputs whose outputs queue behind). */
+  #queue = []
+  #head = 0
+  #draining = false
+  /** The one socket: `{ id, transport }`. */
+  #socket
+  #deadline = -1
+  #timer
+  #timerAt = Infinity
+  #calls = new Map()
+  #unwatch
+  #maxFrameBytes
+  /** The methods the current token allows. */
+  #rpc
+
+  /**
+   * Starts the engine and with it the socket. `token` is the first token, `getToken` the
+   * token source for refreshes (or undefined: then refresh is off). Throws
+   * `DurableIteratorError` for an invalid token or option.
+   */
+  constructor(Core, token, options, getToken, sink) {
+    const payload = parsePayload(token)
+    this.#sink = sink
+    this.#url = urlOption(options.url)
+    this.#options = options
+    this.#getToken = getToken
+    this.token = token
+    this.#rpc = payload.rpc ?? []
+    this.clientId = typeof options.clientId === 'string' ? options.clientId : randomId()
+    const reconnect = options.reconnect
+    const liveness = options.liveness
+    const before = option(options.refreshTokenBeforeExpireInSeconds, -1)
+    const lastEventId = typeof options.lastEventId === 'string' ? [options.lastEventId] : []
+    this.#maxFrameBytes = Math.floor(option(options.maxFrameBytes, 16 * 1024 * 1024))
+    const nums = [now(), Math.random() * 2 ** 32 >>> 0, Math.random() * 2 ** 32 >>> 0]
+    const strings = claims(payload, token, nums)
+    const lists = strings.splice(2)
+    nums.push(
+      lastEventId.length,
+      option(reconnect?.connectTimeoutMs, 4000),
+      option(reconnect?.stableAfterMs, 5000),
+      Math.floor(option(reconnect?.maxAttempts, -1)),
+      3,
+      liveness === false ? -1 : option(liveness?.idleMs, 20_000),
+      option(liveness?.timeoutMs, 10_000),
+      // Without a way to get a new token, expiry must end the iterator, not retry.
+      getToken && before >= 0 ? before * 1000 : -1,
+      option(options.refreshTokenDelayInSeconds, 2) * 1000,
+      Math.floor(option(options.dedupCapacity, 4096)),
+      this.#maxFrameBytes,
+      option(reconnect?.initialDelayMs, 200),
+      option(reconnect?.maxDelayMs, 10_000),
+      Math.max(1, option(reconnect?.factor, 2)),
+    )
+    const text = pack(nums, [this.clientId, ...strings, ...lastEventId, ...lists])
+    this.#core = new Core()
+    const first = this.#feed(INIT, nums, text)
+    if (first[0]?.[0] === 13 && first[0][1]) {
+      this.#close()
+      throw toError(first[0][1])
+    }
+    this.#watchPage()
+    this.#drain()
+  }
+
+  /** Whether the current token lets the iterator call `method`. */
+  allows(method) {
+    return this.#rpc.includes(method)
+  }
+
+  /** Stops the iterator: the socket closes, every timer and listener goes, the stream ends. */
+  stop() {
+    this.#input(STOP, [now()])
+  }
+
+  /**
+   * Calls an object method: `path` is `[method, ...nested]`, `body` the whole `/call` body
+   * text. Resolves with the answer's body (parsed; undefined when absent).
+   */
+  call(path, body, retries, retryDelayMs, signal) {
+    if (this.#ended) return Promise.reject(toError(['ITERATOR_ENDED']))
+    const nums = [now(), Math.max(0, Math.floor(Number(retries))) || 0, option(retryDelayMs, 2000), path.length]
+    const text = pack(nums, [...path, body])
+    const [started] = this.#feed(CALL, nums, text)
+    if (started[0] === CALL_REFUSED) return Promise.reject(toError(started[1]))
+    const id = started[1]
+    const promise = new Promise((resolve, reject) => {
+      const abort = () => this.#input(ABORT, [now(), id])
+      this.#calls.set(id, { resolve, reject, signal, abort })
+      signal?.addEventListener('abort', abort, { once: true })
+    })
+    this.#drain()
+    if (signal?.aborted) this.#input(ABORT, [now(), id])
+    return promise
+  }
+
+  /** Feeds one input and acts on what follows. */
+  #input(kind, nums, text = '', messages, reasons) {
+    this.#feed(kind, nums, text, messages, reasons)
+    this.#drain()
+  }
+
+  /**
+   * Feeds one input to the engine and queues its outputs; returns them. Outputs that name a
+   * message of this input's FRAMES batch get the message itself: a handle means nothing once
+   * the next input is fed.
+   */
+  #feed(kind, nums, text, messages = [], reasons = []) {
+    if (this.#ended) return []
+    const outputs = JSON.parse(this.#core.input(kind, new Float64Array(nums), text))
+    for (const output of outputs) {
+      switch (output[0]) {
+        case TIMER:
+          this.#deadline = output[1]
+          continue
+        case CALL_STARTED:
+        case CALL_REFUSED:
+          continue
+        case 3:
+          output[1] = messages[output[1]]
+          break
+        case 11:
+          output[2] = messages[output[2]]
+          break
+        case 10:
+          // A frame the driver could not read: its reason is the driver's.
+          if (output[1][0] === 'MALFORMED_MESSAGE' && !output[1][1] && reasons.length > 0) output[1][1] = reasons.shift()
+          break
+      }
+      const error = output[0] === 12 ? output[2] : output[0] === 13 ? output[1] : undefined
+      if (error?.[0] === 'REJECTED') error[2] = messages[error[2]]
+      this.#queue.push(output)
+    }
+    return outputs
+  }
+
+  /** Acts on queued outputs in order, then arms the timer. */
+  #drain() {
+    if (this.#draining) return
+    this.#draining = true
+    try {
+      while (this.#head < this.#queue.length) {
+        const output = this.#queue[this.#head]
+        this.#queue[this.#head++] = undefined
+        this.#act(output)
+      }
+    }
+    finally {
+      this.#queue.length = 0
+      this.#head = 0
+      this.#draining = false
+    }
+    this.#armTimer()
+  }
+
+  #act(output) {
+    const socket = this.#socket
+    switch (output[0]) {
+      case 0:
+        return this.#open(output[1], output[2])
+      case 1:
+        if (socket?.id === output[1]) socket.transport.send(output[2])
+        return
+      case 2:
+        if (socket?.id === output[1]) {
+          this.#socket = undefined
+          socket.transport.close(output[2], output[3])
+        }
+        return
+      case 3:
+        return this.#sink.event(output[2], output[1])
+      case 4: {
+        const [, index, attempt, delayMs, code, reason] = output
+        const state = STATES[index]
+        this.state = state
+        const detail = index === 0
+          ? { state, attempt }
+          : index === 2 ? { state, attempt, delayMs, code, reason } : index === 5 ? { state, code, reason } : { state }
+        return this.#sink.notice(state, detail)
+      }
+      case 5:
+        return this.#sink.notice('resumed', { lastEventId: output[1] })
+      case 6:
+        return this.#sink.notice('gap', {})
+      case 7:
+        return void this.#refresh()
+      case 8:
+        return this.#sink.notice('refreshfailed', { reason: output[1], retryInMs: output[2] })
+      case 9:
+        this.token = output[1]
+        this.#rpc = parsePayload(this.token).rpc ?? []
+        return this.#sink.notice('token', {})
+      case 10: {
+        const { code, message } = toError(output[1])
+        return this.#sink.notice('ignored', { code, reason: message })
+      }
+      case 11:
+        return this.#settle(output[1], true, output[2]?.p?.b)
+      case 12:
+        return this.#settle(output[1], false, toError(output[2]))
+      case 13:
+        this.#close()
+        return this.#sink.end(output[1] ? toError(output[1]) : undefined)
+    }
+  }
+
+  /** Opens socket `id` with `token`; a URL or socket that fails counts as a failed open. */
+  #open(id, token) {
+    let transport
+    try {
+      const url = upgradeUrl(this.#url(parsePayload(token)), this.clientId, token)
+      transport = openSocket(url, this.#options, {
+        opened: () => this.#input(OPENED, [now(), id]),
+        messages: (frames) => {
+          const nums = [now(), id, frames.length]
+          const texts = []
+          const reasons = []
+          const messages = frames.map(frame => readFrame(frame, this.#maxFrameBytes, nums, texts, reasons))
+          this.#input(FRAMES, nums, texts.join(''), messages, reasons)
+        },
+        closed: (code, reason = '') => {
+          if (this.#socket?.id === id) this.#socket = undefined
+          this.#input(CLOSED, [now(), id, code, reason.length], reason)
+        },
+      })
+    }
+    catch (error) {
+      const reason = describe(error)
+      this.#feed(CLOSED, [now(), id, 1006, reason.length], reason)
+      return
+    }
+    this.#socket?.transport.close(1000, '')
+    this.#socket = { id, transport }
+  }
+
+  /** Runs the token source and answers the engine with REFRESHED. */
+  async #refresh() {
+    let nums
+    let text
+    try {
+      if (!this.#getToken) throw new Error('no way to refresh the token')
+      const token = await this.#getToken()
+      if (typeof token !== 'string') throw new Error('the refresh did not produce a token string')
+      nums = [now(), 1]
+      text = pack(nums, claims(parsePayload(token), token, nums))
+    }
+    catch (error) {
+      const reason = describe(error)
+      nums = [now(), 0, reason.length]
+      text = reason
+    }
+    this.#input(REFRESHED, nums, text)
+  }
+
+  #settle(id, ok, value) {
+    const call = this.#calls.get(id)
+    if (!call) return
+    this.#calls.delete(id)
+    call.signal?.removeEventListener('abort', call.abort)
+    if (ok) call.resolve(value)
+    else call.reject(value)
+  }
+
+  #armTimer() {
+    if (this.#ended) return
+    const at = this.#deadline
+    // A timer armed for no later than the next deadline stays: it fires early, finds nothing
+    // due and is armed again then (every frame pushes the liveness deadline forward).
+    if (this.#timer !== undefined && at >= 0 && this.#timerAt <= at) return
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#timerAt = Infinity
+    if (at < 0) return
+    this.#timerAt = at
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#timerAt = Infinity
+      this.#input(TIMEOUT, [now()])
+    }, Math.min(Math.max(0, Math.ceil(at - now())), MAX_TIMEOUT_MS))
+  }
+
+  /**
+   * Coming back online or to a visible page means "try now" instead of waiting out a long
+   * backoff; being offline means "do not burn attempts". Only pages have these signals.
+   */
+  #watchPage() {
+    const page = typeof window === 'object' ? window : undefined
+    if (!page?.addEventListener) return
+    const online = () => this.#input(ONLINE, [now()])
+    const visible = () => {
+      // A page that slept may have missed `online`; a wake alone does not clear offline.
+      if (page.navigator?.onLine !== false) online()
+      this.#input(WAKE, [now()])
+    }
+    const listeners = [
+      [page, 'online', online],
+      [page, 'offline', () => this.#input(OFFLINE, [now()])],
+      [page, 'pageshow', visible],
+      [page.document, 'visibilitychange', () => page.document.visibilityState === 'visible' && visible()],
+    ]
+    for (const [target, type, listener] of listeners) target?.addEventListener(type, listener)
+    this.#unwatch = () => {
+      for (const [target, type, listener] of listeners) target?.removeEventListener(type, listener)
+    }
+    if (page.navigator?.onLine === false) this.#input(OFFLINE, [now()])
+  }
+
+  /** Releases everything: socket, timer, listeners, calls and the engine. */
+  #close() {
+    this.#ended = true
+    this.#socket?.transport.close(1000, '')
+    this.#socket = undefined
+    clearTimeout(this.#timer)
+    this.#unwatch?.()
+    for (const id of [...this.#calls.keys()]) this.#settle(id, false, toError(['ITERATOR_ENDED']))
+    this.#core.free()
+  }
+}
