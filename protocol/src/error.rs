@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::client::Payload;
+#[cfg(feature = "codec")]
 use crate::orpc_error::OrpcError;
 
 /// Everything that can go wrong while decoding, encoding or checking protocol data.
@@ -89,8 +91,21 @@ pub enum Error {
         reason: String,
     },
     /// The object answered a call with an oRPC error (boxed: it is much larger than the rest).
+    /// The engine reports an error answer as [`Error::Rejected`]; the Rust drivers read its
+    /// body into this.
+    #[cfg(feature = "codec")]
     #[error("RPC failed: {0}")]
     Rpc(Box<OrpcError>),
+    /// The object answered a call with an error status (`>= 400` or `< 200`), as the engine
+    /// reports it: the oRPC error is in the body of the message `body` names (absent when the
+    /// answer had none), which the driver reads.
+    #[error("the call was rejected with status {status}")]
+    Rejected {
+        /// The answer's status.
+        status: u16,
+        /// The message of the input that carried the answer, when it has a body.
+        body: Option<Payload>,
+    },
     /// The caller aborted the call.
     #[error("aborted")]
     Aborted,
@@ -132,7 +147,9 @@ impl Error {
             Error::MalformedOrpcError { .. } => "MALFORMED_ORPC_ERROR",
             Error::RpcNotAllowed { .. } => "RPC_NOT_ALLOWED",
             Error::InvalidCall { .. } => "INVALID_CALL",
+            #[cfg(feature = "codec")]
             Error::Rpc(_) => "RPC_ERROR",
+            Error::Rejected { .. } => "REJECTED",
             Error::Aborted => "ABORTED",
             Error::IteratorEnded => "ITERATOR_ENDED",
             Error::ConnectionClosed { .. } => "CONNECTION_CLOSED",

@@ -48,6 +48,12 @@ impl RawJson {
         RawJson(unsafe { RawValue::from_string_unchecked(json.get().to_owned()) })
     }
 
+    /// `{}`, the body of an event or answer that has none.
+    pub fn empty_object() -> Self {
+        // SAFETY: `{}` is one well-formed JSON value without surrounding whitespace.
+        RawJson(unsafe { RawValue::from_string_unchecked("{}".to_owned()) })
+    }
+
     /// The JSON text, exactly as received.
     pub fn get(&self) -> &str {
         self.0.get()
@@ -252,17 +258,7 @@ impl ResponsePayload {
     }
 }
 
-/// What an event-iterator message means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    /// A yielded value.
-    Message,
-    /// A thrown error; the data is an oRPC error JSON.
-    Error,
-    /// The iterator returned; the data is its return value.
-    Done,
-}
+pub use crate::client::EventKind;
 
 /// Server-sent-event style metadata of an event (`m`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -97,7 +97,7 @@ impl TokenPayload {
             })?;
         if !payload.iat.is_finite() || !payload.exp.is_finite() {
             return Err(Error::InvalidToken {
-                reason: "iat and exp must be finite numbers".to_owned(),
+                reason: crate::client::NOT_FINITE.to_owned(),
             });
         }
         Ok(payload)

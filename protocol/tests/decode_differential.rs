@@ -5,6 +5,7 @@
 //!
 //! In debug builds serde_json re-validates every raw value the scanner hands it, so a scanner
 //! that let invalid JSON through would also fail here with a panic.
+#![cfg(feature = "codec")]
 
 mod decode_support;
 

@@ -2,6 +2,7 @@
 //! vector frames and of a sample of the tricky ones: truncations, single-character
 //! replacements and insertions, repeated members, odd values. Both decoders must agree on
 //! every one (`decode_differential.rs` has the unmutated frames).
+#![cfg(feature = "codec")]
 
 mod decode_support;
 

@@ -10,6 +10,7 @@
 //! 2,000 of 64 KB whose data is many small objects (numbers, escapes, nesting), and prints
 //! nanoseconds per frame, for `ServerMessage::decode` and for the serde_json decoder it falls
 //! back to (`decode_reference`, the decoder before issue #7).
+#![cfg(feature = "codec")]
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -1,4 +1,5 @@
 //! Liveness: an idle socket gets a harmless probe; no answer in time means a reconnect.
+#![cfg(feature = "codec")]
 
 mod engine_support;
 

@@ -1,10 +1,11 @@
 //! Token refresh and auth-aware reconnects: scheduling from the token's lifetime, reuse of the
 //! live socket (`/updateToken`) or a rebuild, retries, and ending with `TokenExpired` instead
 //! of looping on a dead token.
+#![cfg(feature = "codec")]
 
 mod engine_support;
 
-use durable_iterator_protocol::client::{ConnectionState, EngineOptions, Input, Output};
+use durable_iterator_protocol::client::{ConnectionState, EngineOptions, Output};
 use durable_iterator_protocol::{ClientMessage, Error, ResponsePayload, ServerMessage};
 use engine_support::*;
 use std::time::Duration;
@@ -97,10 +98,15 @@ fn same_channel_and_tags_update_the_token_on_the_live_socket() {
     sim.advance(secs(540));
     let fresh = token_with("some-room", Some(&["t"]), &["a", "b"], Y2000 + 540.0, 600.0);
     sim.take();
-    sim.input(Input::Refreshed(Ok(fresh.clone())));
+    sim.refreshed(Ok(fresh.clone()));
     let outputs = sim.take();
-    assert!(outputs.iter().any(|o| matches!(o, Output::TokenUpdated { token, payload }
-        if *token == fresh && payload.rpc.as_deref() == Some(&["a".to_owned(), "b".to_owned()][..]))));
+    assert!(outputs
+        .iter()
+        .any(|o| matches!(o, Output::TokenUpdated { token } if *token == fresh)));
+    assert_eq!(
+        sim.engine.token_claims().rpc.as_deref(),
+        Some(&["a".to_owned(), "b".to_owned()][..])
+    );
     // The frame the upstream client sends (upstream-transcript-refresh.jsonl).
     let expected = format!(
         r#"{{"i":"2","p":{{"u":"/updateToken","b":{{"json":{{"token":{}}}}}}}}}"#,
@@ -135,7 +141,7 @@ fn other_tags_or_channel_rebuild_the_socket_and_resume() {
         sim.advance(secs(540));
         sim.take();
         let fresh = token_with(chn, tags, &[], Y2000 + 540.0, 600.0);
-        sim.input(Input::Refreshed(Ok(fresh.clone())));
+        sim.refreshed(Ok(fresh.clone()));
         let outputs = sim.take();
         assert!(outputs.iter().any(
             |o| matches!(o, Output::CloseSocket { socket, code: 1000, .. } if *socket == old_socket)
@@ -171,7 +177,7 @@ fn a_failed_refresh_is_retried_after_a_growing_delay_until_it_works() {
     sim.advance(secs(540));
     assert_eq!(refresh_requests(&sim), 1);
     sim.take();
-    sim.input(Input::Refreshed(Err("503 from the app server".to_owned())));
+    sim.refreshed(Err("503 from the app server".to_owned()));
     assert_eq!(
         sim.take(),
         [Output::RefreshFailed {
@@ -185,7 +191,7 @@ fn a_failed_refresh_is_retried_after_a_growing_delay_until_it_works() {
     assert_eq!(refresh_requests(&sim), 2);
     // A "token" that is not one is a failure like any other; the second in a row waits twice
     // as long.
-    sim.input(Input::Refreshed(Ok("garbage".to_owned())));
+    sim.refreshed(Ok("garbage".to_owned()));
     assert!(matches!(
         sim.take().last(),
         Some(Output::RefreshFailed { retry_in, .. }) if *retry_in == secs(4)
@@ -194,13 +200,7 @@ fn a_failed_refresh_is_retried_after_a_growing_delay_until_it_works() {
     assert_eq!(refresh_requests(&sim), 2);
     sim.advance(ms(1));
     assert_eq!(refresh_requests(&sim), 3);
-    sim.input(Input::Refreshed(Ok(token_with(
-        "r",
-        None,
-        &[],
-        Y2000 + 544.0,
-        600.0,
-    ))));
+    sim.refreshed(Ok(token_with("r", None, &[], Y2000 + 544.0, 600.0)));
     assert_eq!(update_requests(&sim).len(), 1);
     assert_eq!(sim.open_count(), 1);
 }
@@ -215,7 +215,7 @@ fn refresh_retries_back_off_to_the_reconnect_ceiling_and_start_over_after_a_succ
     let mut delays = Vec::new();
     for _ in 0..8 {
         sim.take();
-        sim.input(Input::Refreshed(Err("app server down".to_owned())));
+        sim.refreshed(Err("app server down".to_owned()));
         let Some(Output::RefreshFailed { retry_in, .. }) = sim.take().last().cloned() else {
             panic!("no RefreshFailed");
         };
@@ -233,16 +233,10 @@ fn refresh_retries_back_off_to_the_reconnect_ceiling_and_start_over_after_a_succ
         [ms(500), secs(1), secs(2), secs(4), secs(8), max, max, max]
     );
     // A success resets the count: the next failure waits the first delay again.
-    sim.input(Input::Refreshed(Ok(token_with(
-        "r",
-        None,
-        &[],
-        Y2000 + 600.0,
-        600.0,
-    ))));
+    sim.refreshed(Ok(token_with("r", None, &[], Y2000 + 600.0, 600.0)));
     sim.advance(secs(540));
     sim.take();
-    sim.input(Input::Refreshed(Err("down again".to_owned())));
+    sim.refreshed(Err("down again".to_owned()));
     assert!(matches!(
         sim.take().last(),
         Some(Output::RefreshFailed { retry_in, .. }) if *retry_in == ms(500)
@@ -259,7 +253,7 @@ fn a_refused_update_falls_back_to_reconnecting_with_the_new_token() {
     sim.connect_and_subscribe();
     sim.advance(secs(540));
     let fresh = token_with("r", None, &[], Y2000 + 540.0, 600.0);
-    sim.input(Input::Refreshed(Ok(fresh.clone())));
+    sim.refreshed(Ok(fresh.clone()));
     let (id, _) = update_requests(&sim).pop().unwrap();
     sim.receive(ServerMessage::Response {
         id,
@@ -288,7 +282,7 @@ fn close_1008_with_refresh_on_refreshes_first_then_resumes() {
         1_795_348_700.0,
         3600.0,
     );
-    sim.input(Input::Refreshed(Ok(fresh.clone())));
+    sim.refreshed(Ok(fresh.clone()));
     assert!(matches!(sim.log.last(), Some(Output::OpenSocket { token, .. }) if *token == fresh));
     sim.connect_and_subscribe();
     // The event the object held back when it closed comes back with the replay.
@@ -310,14 +304,14 @@ fn a_1008_in_the_middle_of_failing_refreshes_waits_out_the_backoff() {
     sim.connect_and_subscribe();
     sim.advance(secs(540));
     for _ in 0..3 {
-        sim.input(Input::Refreshed(Err("down".to_owned())));
+        sim.refreshed(Err("down".to_owned()));
         let due = sim.engine.poll_timeout().unwrap();
         sim.advance(due.saturating_duration_since(sim.now));
     }
     assert_eq!(refresh_requests(&sim), 4);
     // The fourth failure announces 10 s (16 s capped at the backoff's max); the token runs
     // out 1 s into them.
-    sim.input(Input::Refreshed(Err("down".to_owned())));
+    sim.refreshed(Err("down".to_owned()));
     assert!(matches!(
         sim.take().last(),
         Some(Output::RefreshFailed { retry_in, .. }) if *retry_in == secs(10)
@@ -389,20 +383,14 @@ fn an_expired_token_with_refresh_waits_for_the_new_one() {
     sim.connect_and_subscribe();
     sim.advance(secs(2));
     assert_eq!(refresh_requests(&sim), 1);
-    sim.input(Input::Refreshed(Err("down".to_owned())));
+    sim.refreshed(Err("down".to_owned()));
     sim.advance(ms(1500));
     sim.closed(1006, "");
     assert_eq!(sim.engine.state(), &ConnectionState::Refreshing);
     sim.advance(secs(10));
     assert_eq!(sim.open_count(), 1);
     assert_eq!(refresh_requests(&sim), 2);
-    sim.input(Input::Refreshed(Ok(token_with(
-        "r",
-        None,
-        &[],
-        Y2000 + 5.0,
-        3.0,
-    ))));
+    sim.refreshed(Ok(token_with("r", None, &[], Y2000 + 5.0, 3.0)));
     assert_eq!(sim.open_count(), 2);
 }
 
@@ -428,7 +416,7 @@ fn repeated_failed_opens_ask_for_a_refresh_when_possible() {
         1_795_345_100.0,
         3600.0,
     );
-    sim.input(Input::Refreshed(Ok(fresh.clone())));
+    sim.refreshed(Ok(fresh.clone()));
     sim.next_timer();
     assert!(matches!(sim.log.last(), Some(Output::OpenSocket { token, .. }) if *token == fresh));
 
@@ -448,7 +436,7 @@ fn a_refresh_while_connecting_restarts_with_the_new_token() {
     let mut sim = Sim::new(refreshing(secs(60)), token(), None);
     let connecting = sim.socket();
     let fresh = token_with("some-room", None, &[], 1_795_345_100.0, 3600.0);
-    sim.input(Input::Refreshed(Ok(fresh.clone())));
+    sim.refreshed(Ok(fresh.clone()));
     assert!(sim
         .log
         .iter()
@@ -473,13 +461,7 @@ fn refreshes_of_short_tokens_stay_apart() {
     sim.advance(Duration::ZERO);
     assert_eq!(refresh_requests(&sim), 1);
     for round in 1..5u64 {
-        sim.input(Input::Refreshed(Ok(token_with(
-            "r",
-            None,
-            &[],
-            Y2000 + round as f64,
-            10.0,
-        ))));
+        sim.refreshed(Ok(token_with("r", None, &[], Y2000 + round as f64, 10.0)));
         sim.advance(ms(1999));
         assert_eq!(refresh_requests(&sim), round as usize);
         sim.advance(ms(1));
@@ -499,13 +481,7 @@ fn a_refresh_answer_after_stop_is_ignored() {
     assert_eq!(refresh_requests(&sim), 1);
     sim.stop();
     sim.take();
-    sim.input(Input::Refreshed(Ok(token_with(
-        "r",
-        None,
-        &[],
-        Y2000 + 40.0,
-        100.0,
-    ))));
+    sim.refreshed(Ok(token_with("r", None, &[], Y2000 + 40.0, 100.0)));
     assert!(sim.take().is_empty());
     assert_eq!(sim.engine.poll_timeout(), None);
 }
@@ -520,7 +496,7 @@ fn a_1008_racing_a_token_update_reconnects_with_the_fresh_token() {
     sim.connect_and_subscribe();
     sim.advance(secs(540));
     let fresh = token_with("r", None, &[], Y2000 + 540.0, 600.0);
-    sim.input(Input::Refreshed(Ok(fresh.clone())));
+    sim.refreshed(Ok(fresh.clone()));
     assert_eq!(update_requests(&sim).len(), 1);
     // The object closes on the old token before the update arrives.
     sim.closed(1008, "Token expired");

@@ -1,12 +1,13 @@
 //! Subscribing and resuming: the `last-event-id` sent on every (re)subscribe, exactly-once
 //! delivery against the upstream object's text-ordered replay, and the continuity signals.
+#![cfg(feature = "codec")]
 
 mod engine_support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use durable_iterator_protocol::client::{Input, Output, SplitMix64};
+use durable_iterator_protocol::client::{Output, SplitMix64};
 use durable_iterator_protocol::{EventKind, EventPayload, Frame, ResponsePayload, ServerMessage};
 use engine_support::*;
 use serde_json::Value;
@@ -410,10 +411,7 @@ fn binary_frames_and_bodyless_events_are_understood() {
         panic!("events encode as text")
     };
     let socket = sim.socket();
-    sim.input(Input::SocketFrame {
-        socket,
-        frame: Frame::Binary(text.into_bytes()),
-    });
+    sim.frame(socket, Frame::Binary(text.into_bytes()));
     sim.receive_text(&format!(
         r#"{{"i":"{stream}","t":3,"p":{{"e":"message","m":{{"id":"2"}}}}}}"#
     ));

@@ -1,10 +1,9 @@
 //! Stopping: abort or `return()` closes the socket and every timer, and the iterator ends.
+#![cfg(feature = "codec")]
 
 mod engine_support;
 
-use durable_iterator_protocol::client::{
-    CallRequest, ConnectionState, EngineOptions, Input, Output,
-};
+use durable_iterator_protocol::client::{ConnectionState, EngineOptions, Input, Output};
 use engine_support::*;
 
 #[test]
@@ -14,7 +13,7 @@ fn stop_on_a_live_iterator_closes_everything() {
     sim.connect_and_subscribe();
     let socket = sim.socket();
     // A refresh, a liveness probe and a call retry are all planned.
-    sim.call(CallRequest::new(["singleClient"], None).with_retries(3, secs(30)))
+    sim.call(Call::new(["singleClient"], None).with_retries(3, secs(30)))
         .unwrap();
     sim.receive_text(r#"{"i":"2","p":{"s":500,"b":"x"}}"#);
     assert!(sim.engine.poll_timeout().is_some());

@@ -1,4 +1,5 @@
 //! Property tests: encode/decode round trips, and no input of any shape panics a decoder.
+#![cfg(feature = "codec")]
 
 use durable_iterator_protocol::message::RawJson;
 use durable_iterator_protocol::{

@@ -3,13 +3,15 @@
 //! same checks as the target, and every crash the fuzzers found has a named test below.
 //!
 //! The checks mirror `fuzz/fuzz_targets/*.rs`; change them together.
+#![cfg(feature = "codec")]
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use durable_iterator_protocol::client::{
-    CallRequest, Engine, EngineOptions, Input, Instant, Output, SocketId,
+    decode_incoming, CallRequest, Engine, EngineOptions, Input, Instant, Output, Payload, SocketId,
+    TokenClaims,
 };
 use durable_iterator_protocol::{
     parse_token, sign_token, unsign, verify_token, ClientMessage, Frame, RichBody, ServerMessage,
@@ -91,8 +93,18 @@ fn check_engine(data: &[u8]) {
     payload.rpc = Some(vec!["routerClient".to_owned()]);
     let options = EngineOptions::default().with_max_frame_bytes(1 << 16);
     let token = sign_token(&payload, "k");
-    let mut engine = Engine::new(options, "client".to_owned(), 1, token, None, Instant::ZERO)
-        .expect("a valid token");
+    let max_frame_bytes = options.max_frame_bytes;
+    let claims = TokenClaims::from(&payload);
+    let mut engine = Engine::new(
+        options,
+        "client".to_owned(),
+        1,
+        token,
+        claims,
+        None,
+        Instant::ZERO,
+    )
+    .expect("a valid token");
     let mut now = Instant::ZERO;
     let mut socket = SocketId(0);
     let mut ended = false;
@@ -105,8 +117,9 @@ fn check_engine(data: &[u8]) {
                 Output::Send { text, .. } => {
                     ClientMessage::decode_text(&text).expect("the engine sends valid frames");
                 }
-                Output::Event(event) => {
-                    if let Some(id) = event.id {
+                Output::Event { id, payload } => {
+                    assert_eq!(payload, Payload(0), "an event names the input's message");
+                    if let Some(id) = id {
                         assert!(delivered.insert(id), "event delivered twice");
                     }
                 }
@@ -152,7 +165,9 @@ fn check_engine(data: &[u8]) {
             }
             [0x03, ..] => engine.handle_input(Input::SocketOpened { socket }, now),
             [0x04, ..] => {
-                let _ = engine.call(CallRequest::new(["routerClient", "ping"], None), now);
+                let request = CallRequest::with_input(["routerClient", "ping"], None)
+                    .expect("a call without input encodes");
+                let _ = engine.call(request, now);
             }
             [0x05, ..] => engine.stop(now),
             frame => {
@@ -160,7 +175,8 @@ fn check_engine(data: &[u8]) {
                     Ok(text) => Frame::Text(text.to_owned()),
                     Err(_) => Frame::Binary(frame.to_vec()),
                 };
-                engine.handle_input(Input::SocketFrame { socket, frame }, now);
+                let (message, _) = decode_incoming(&frame, max_frame_bytes, Payload(0));
+                engine.handle_input(Input::SocketMessage { socket, message }, now);
             }
         }
         drain(&mut engine, &mut socket);

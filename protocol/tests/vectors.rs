@@ -3,6 +3,7 @@
 //!
 //! Every entry must decode, and re-encoding the decoded value must give the identical string:
 //! that is what "wire compatible" means for a client and a server that talk to upstream peers.
+#![cfg(feature = "codec")]
 
 use durable_iterator_protocol::{
     parse_token, sign, signed_value, unsign, ClientMessage, MetaEntry, MetaType, PathSegment,

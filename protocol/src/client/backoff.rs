@@ -41,7 +41,7 @@ impl Backoff {
         let secs = self.initial.as_secs_f64() * factor.powi(exponent);
         let max = self.max.as_secs_f64();
         if secs.is_finite() && secs < max {
-            Duration::from_secs_f64(secs)
+            Duration::try_from_secs_f64(secs).unwrap_or(self.max)
         } else {
             self.max
         }

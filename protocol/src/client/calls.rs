@@ -1,17 +1,14 @@
-//! RPC calls over `/call`: request encoding, pending calls, per-call retries.
+//! RPC calls over `/call`: pending calls, per-call retries, how answers settle them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::Value;
-
+use super::incoming::Payload;
 use super::time::Instant;
-use crate::consts::{CONTENT_TYPE_HEADER, PATH_CALL};
-use crate::error::{Error, Result};
+use super::wire;
+use crate::consts::PATH_CALL;
+use crate::error::Error;
 use crate::ids::RequestIdGenerator;
-use crate::message::{ClientMessage, RawJson, RequestPayload, ResponsePayload};
-use crate::orpc_error::{OrpcError, COMMON_CODES};
-use crate::rich_json::{MetaEntry, MetaType, PathSegment, RichBody};
 
 /// Names one call for its whole life, across retries and reconnects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,8 +19,9 @@ pub struct CallId(pub u64);
 pub struct CallRequest {
     /// `[method, ...nested]`: `iterator.m.a.b(input)` is `["m", "a", "b"]`.
     pub path: Vec<String>,
-    /// The input as a rich-JSON body; `None` is "no input" (`undefined`).
-    pub input: Option<RichBody>,
+    /// The whole `/call` body JSON, `{"json":{"path":[...],"input":...},"meta":[...]}`
+    /// (`encode_call_body` writes it from a rich-JSON input); sent as it is.
+    pub body: String,
     /// Extra attempts after a failure (an error answer or a lost socket). Default 0 (as
     /// upstream's `context.retry`).
     pub retries: u32,
@@ -32,14 +30,11 @@ pub struct CallRequest {
 }
 
 impl CallRequest {
-    /// A call of `path` with `input`, no retries.
-    pub fn new<S: Into<String>>(
-        path: impl IntoIterator<Item = S>,
-        input: Option<RichBody>,
-    ) -> Self {
+    /// A call of `path` with an encoded `/call` body, no retries.
+    pub fn new<S: Into<String>>(path: impl IntoIterator<Item = S>, body: String) -> Self {
         CallRequest {
             path: path.into_iter().map(Into::into).collect(),
-            input,
+            body,
             retries: 0,
             retry_delay: Duration::from_secs(2),
         }
@@ -53,115 +48,35 @@ impl CallRequest {
     }
 }
 
-/// The `/call` body: `{"json":{"path":[...],"input":...},"meta":[...]}`.
-///
-/// The input's meta paths are moved under `input`. No input is sent as `"input": null` with
-/// meta `[3, "input"]` (undefined at `input`): the upstream object requires the key, and
-/// reads this as "no input" (its own client's `ping()` omits the key and fails with 400).
-pub fn encode_call_body(path: &[String], input: Option<&RichBody>) -> Result<RawJson> {
-    if path.first().is_none_or(String::is_empty) {
-        return Err(Error::InvalidCall {
-            reason: "the path needs a method name".to_owned(),
-        });
-    }
-    let input_key = || PathSegment::Key("input".to_owned());
-    let (input_json, meta) = match input {
-        Some(RichBody {
-            json: Some(json),
-            meta,
-        }) => {
-            let body = RichBody {
-                json: Some(json.clone()),
-                meta: meta.clone(),
-            };
-            body.validate().map_err(|e| Error::InvalidCall {
-                reason: format!("input: {e}"),
-            })?;
-            let meta = meta
-                .iter()
-                .map(|entry| {
-                    let mut path = Vec::with_capacity(entry.path.len() + 1);
-                    path.push(input_key());
-                    path.extend(entry.path.iter().cloned());
-                    MetaEntry::new(entry.kind, path)
-                })
-                .collect();
-            (json.clone(), meta)
-        }
-        _ => (
-            Value::Null,
-            vec![MetaEntry::new(MetaType::Undefined, vec![input_key()])],
-        ),
-    };
-    let mut object = serde_json::Map::new();
-    object.insert("path".to_owned(), Value::from(path.to_vec()));
-    object.insert("input".to_owned(), input_json);
-    let body = RichBody {
-        json: Some(Value::Object(object)),
-        meta,
-    };
-    RawJson::from_string(body.to_json_string())
-}
-
-/// The oRPC error an error answer carries; a bare string body (the 404 of an unknown path)
-/// or a malformed one becomes an error with the status's common code.
-pub fn error_from_response(payload: &ResponsePayload) -> OrpcError {
-    let body = payload.body.as_ref().map(RawJson::get);
-    let parsed = body
-        .and_then(|text| RichBody::from_json_str(text).ok())
-        .and_then(|body| body.json)
-        .and_then(|json| OrpcError::from_value(&json).ok());
-    if let Some(error) = parsed {
-        return error;
-    }
-    let message = body
-        .and_then(|text| serde_json::from_str::<String>(text).ok())
-        .unwrap_or_default();
-    let code = COMMON_CODES
-        .iter()
-        .find(|(_, status, _)| *status == payload.status)
-        .map_or("INTERNAL_SERVER_ERROR", |(code, _, _)| code);
-    let mut error = OrpcError::new(code, message);
-    error.status = payload.status;
-    error
-}
-
 /// What became of one answer to a call.
 pub enum Answer {
-    /// The call succeeded with this body.
-    Ok(RawJson),
+    /// The call succeeded; the answer is this message.
+    Ok(Payload),
     /// The call failed; `abort` is set when the object opened a stream that must be stopped.
     Failed { error: Error, abort: bool },
 }
 
-/// Sorts an answer into success or failure.
-pub fn classify(payload: &ResponsePayload) -> Answer {
-    if payload.status >= 400 || payload.status < 200 {
+/// Sorts an answer (a response's status and whether it opens a stream) into success or failure.
+pub fn classify(status: u16, event_stream: bool, has_body: bool, payload: Payload) -> Answer {
+    if !(200..400).contains(&status) {
         return Answer::Failed {
-            error: Error::Rpc(Box::new(error_from_response(payload))),
+            error: Error::Rejected {
+                status,
+                body: has_body.then_some(payload),
+            },
             abort: false,
         };
     }
-    if payload.is_event_stream() {
-        let kind = payload.headers.get(CONTENT_TYPE_HEADER).unwrap_or_default();
+    if event_stream {
         return Answer::Failed {
             error: Error::UnexpectedResponse {
-                reason: format!("a call answered with a stream ({kind}), which is not supported"),
+                reason: "a call answered with a stream (text/event-stream), which is not supported"
+                    .to_owned(),
             },
             abort: true,
         };
     }
-    let body = payload
-        .body
-        .clone()
-        .or_else(|| RawJson::from_string("{}".to_owned()).ok());
-    match body {
-        Some(body) => Answer::Ok(body),
-        None => Answer::Failed {
-            error: Error::malformed("empty answer"),
-            abort: false,
-        },
-    }
+    Answer::Ok(payload)
 }
 
 #[derive(Debug)]
@@ -176,7 +91,7 @@ enum CallState {
 
 #[derive(Debug)]
 struct PendingCall {
-    body: RawJson,
+    body: String,
     retries_left: u32,
     retry_delay: Duration,
     state: CallState,
@@ -191,7 +106,7 @@ pub struct Calls {
 
 impl Calls {
     /// Registers an encoded call; it goes out with the next [`Calls::send_queued`].
-    pub fn add(&mut self, body: RawJson, retries: u32, retry_delay: Duration) -> CallId {
+    pub fn add(&mut self, body: String, retries: u32, retry_delay: Duration) -> CallId {
         self.next_id += 1;
         let id = CallId(self.next_id);
         self.pending.insert(
@@ -206,17 +121,14 @@ impl Calls {
         id
     }
 
-    /// Requests for every queued call, now marked in flight.
-    pub fn send_queued(&mut self, ids: &mut RequestIdGenerator) -> Vec<ClientMessage> {
+    /// The frames of every queued call, now marked in flight.
+    pub fn send_queued(&mut self, ids: &mut RequestIdGenerator) -> Vec<String> {
         let mut out = Vec::new();
         for call in self.pending.values_mut() {
             if matches!(call.state, CallState::Queued) {
                 let id = ids.next_id();
-                call.state = CallState::InFlight(id.clone());
-                out.push(ClientMessage::Request {
-                    id,
-                    payload: RequestPayload::post(PATH_CALL, call.body.clone()),
-                });
+                out.push(wire::request(&id, PATH_CALL, &call.body, None));
+                call.state = CallState::InFlight(id);
             }
         }
         out
@@ -311,84 +223,51 @@ impl Calls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn path(parts: &[&str]) -> Vec<String> {
-        parts.iter().map(|p| p.to_string()).collect()
-    }
 
     #[test]
-    fn no_input_is_null_with_undefined_meta() {
-        let body = encode_call_body(&path(&["routerClient", "ping"]), None).unwrap();
-        assert_eq!(
-            body.get(),
-            r#"{"json":{"path":["routerClient","ping"],"input":null},"meta":[[3,"input"]]}"#
-        );
-    }
-
-    #[test]
-    fn input_meta_moves_under_input() {
-        let input = RichBody {
-            json: Some(json!({"at": "2024-01-01T00:00:00.000Z", "text": "Hello"})),
-            meta: vec![MetaEntry::new(
-                MetaType::Date,
-                vec![PathSegment::Key("at".into())],
-            )],
-        };
-        let body = encode_call_body(&path(&["m"]), Some(&input)).unwrap();
-        assert_eq!(
-            body.get(),
-            r#"{"json":{"path":["m"],"input":{"at":"2024-01-01T00:00:00.000Z","text":"Hello"}},"meta":[[1,"input","at"]]}"#
-        );
-        let plain = RichBody::plain(json!({"text": "Hello"}));
-        assert_eq!(
-            encode_call_body(&path(&["routerClient", "echo"]), Some(&plain))
-                .unwrap()
-                .get(),
-            r#"{"json":{"path":["routerClient","echo"],"input":{"text":"Hello"}}}"#
-        );
-    }
-
-    #[test]
-    fn bad_calls_are_refused() {
+    fn answers_sort_by_status_and_stream() {
+        let handle = Payload(3);
         assert!(matches!(
-            encode_call_body(&[], None),
-            Err(Error::InvalidCall { .. })
+            classify(200, false, true, handle),
+            Answer::Ok(Payload(3))
         ));
-        let broken = RichBody {
-            json: Some(json!({})),
-            meta: vec![MetaEntry::new(
-                MetaType::Date,
-                vec![PathSegment::Key("nope".into())],
-            )],
-        };
         assert!(matches!(
-            encode_call_body(&path(&["m"]), Some(&broken)),
-            Err(Error::InvalidCall { .. })
+            classify(204, false, false, handle),
+            Answer::Ok(Payload(3))
+        ));
+        for (status, has_body, body) in [
+            (404, true, Some(handle)),
+            (500, false, None),
+            (101, true, Some(handle)),
+        ] {
+            match classify(status, false, has_body, handle) {
+                Answer::Failed {
+                    error: Error::Rejected { status: s, body: b },
+                    abort: false,
+                } => assert_eq!((s, b), (status, body)),
+                _ => panic!("{status} must be rejected"),
+            }
+        }
+        assert!(matches!(
+            classify(200, true, false, handle),
+            Answer::Failed {
+                error: Error::UnexpectedResponse { .. },
+                abort: true
+            }
         ));
     }
 
     #[test]
-    fn errors_from_answers() {
-        let not_found = ResponsePayload::with_body(
-            404,
-            RawJson::from_string("\"No procedure matched\"".into()).unwrap(),
-        );
-        let error = error_from_response(&not_found);
+    fn queued_calls_go_out_once_with_fresh_ids() {
+        let mut calls = Calls::default();
+        let body = r#"{"json":{"path":["m"],"input":null},"meta":[[3,"input"]]}"#;
+        let call = calls.add(body.to_owned(), 1, Duration::from_secs(1));
+        let mut ids = RequestIdGenerator::new();
         assert_eq!(
-            (error.code.as_str(), error.status, error.message.as_str()),
-            ("NOT_FOUND", 404, "No procedure matched")
+            calls.send_queued(&mut ids),
+            vec![format!(r#"{{"i":"1","p":{{"u":"/call","b":{body}}}}}"#)]
         );
-        let forbidden = ResponsePayload::with_body(
-            403,
-            RawJson::from_string(
-                OrpcError::forbidden("Method \"x\" is not allowed.").to_body_string(),
-            )
-            .unwrap(),
-        );
-        assert_eq!(
-            error_from_response(&forbidden).message,
-            "Method \"x\" is not allowed."
-        );
+        assert!(calls.send_queued(&mut ids).is_empty());
+        assert_eq!(calls.by_request("1"), Some(call));
     }
 }

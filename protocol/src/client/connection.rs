@@ -5,7 +5,6 @@ use super::events::{ConnectionState, Output, SocketId};
 use super::time::Instant;
 use crate::consts::CLOSE_CODE_TOKEN_EXPIRED;
 use crate::error::Error;
-use crate::message::ClientMessage;
 
 impl Engine {
     /// Opens a new socket with the current token, unless offline or the token is spent.
@@ -31,7 +30,6 @@ impl Engine {
         self.push(Output::OpenSocket {
             socket,
             token: self.token.token.clone(),
-            payload: self.token.payload.clone(),
         });
     }
 
@@ -47,7 +45,7 @@ impl Engine {
             probe_deadline: None,
             probe_request: None,
             subscription: Subscription::RetryAt(now),
-            socket_payload: self.token.payload.clone(),
+            socket_claims: self.token.claims.clone(),
             update: None,
         }));
         self.set_state(ConnectionState::Open);
@@ -71,7 +69,7 @@ impl Engine {
                 if code == CLOSE_CODE_TOKEN_EXPIRED {
                     // The object closed on the token it held; if a fresher one already
                     // arrived (its `/updateToken` was too late), reconnecting with it is enough.
-                    let newer_token = open.socket_payload != self.token.payload;
+                    let newer_token = open.socket_claims != self.token.claims;
                     self.link = Link::Waiting { until: now };
                     self.fail_calls_in_flight(code, &reason, now);
                     if newer_token && !self.token_expired(now) {
@@ -248,13 +246,10 @@ impl Engine {
     }
 
     /// Sends a text frame on the open socket; dropped when no socket is open.
-    pub(super) fn send(&mut self, message: &ClientMessage) {
+    pub(super) fn send(&mut self, text: String) {
         if let Link::Open(open) = &self.link {
             let socket = open.socket;
-            self.push(Output::Send {
-                socket,
-                text: message.encode_text(),
-            });
+            self.push(Output::Send { socket, text });
         }
     }
 
@@ -263,8 +258,8 @@ impl Engine {
         if !matches!(self.link, Link::Open(_)) || !self.calls.has_queued() {
             return;
         }
-        for message in self.calls.send_queued(&mut self.request_ids) {
-            self.send(&message);
+        for text in self.calls.send_queued(&mut self.request_ids) {
+            self.send(text);
         }
     }
 }

@@ -26,8 +26,7 @@
 //!
 //! Non-numeric ids (custom ids, resume off) cannot be compared: the cursor is the last one.
 
-use std::cmp::Ordering;
-
+use super::wire::{decimal, digits as decimal_digits};
 use crate::ids::is_numeric_event_id;
 
 /// Where the next subscription resumes from, and whether it can resume at all.
@@ -89,18 +88,28 @@ impl ResumeCursor {
             Some((_, Some(current))) => candidate > current,
         };
         if advance {
-            self.cursor = Some(candidate.to_string());
+            self.cursor = Some(decimal(candidate));
         }
     }
 }
 
 /// A canonical decimal id that fits `u64` (the object's ids are SQLite integers).
 fn numeric(id: &str) -> Option<u64> {
-    if is_numeric_event_id(id) {
-        id.parse().ok()
-    } else {
-        None
+    if !is_numeric_event_id(id) {
+        return None;
     }
+    id.bytes().try_fold(0u64, |value, digit| {
+        value
+            .checked_mul(10)?
+            .checked_add(u64::from(digit.wrapping_sub(b'0')))
+    })
+}
+
+/// Whether `a` sorts before `b` as text (their decimal forms compared byte by byte).
+fn text_below(a: u64, b: u64) -> bool {
+    let mut a_digits = [0u8; 20];
+    let mut b_digits = [0u8; 20];
+    decimal_digits(a, &mut a_digits) < decimal_digits(b, &mut b_digits)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +155,7 @@ impl Tracker {
     fn step(&mut self, id: u64) -> Option<u64> {
         if let Some(prev) = self.prev.filter(|&prev| prev != id) {
             let integer_down = id < prev;
-            let text_down = id.to_string().cmp(&prev.to_string()) == Ordering::Less;
+            let text_down = text_below(id, prev);
             self.phase = match (self.phase, integer_down, text_down) {
                 (Phase::Confused, _, _) => Phase::Confused,
                 (_, true, true) => Phase::Confused,
@@ -209,6 +218,27 @@ mod tests {
         for id in ids {
             cursor.observe(Some(id));
         }
+    }
+
+    #[test]
+    fn numbers_and_text_order_without_formatting() {
+        for (a, b) in [
+            (5, 10),
+            (10, 5),
+            (9, 13),
+            (12, 5),
+            (0, 0),
+            (7, 7),
+            (u64::MAX, 1),
+            (1, u64::MAX),
+        ] {
+            assert_eq!(text_below(a, b), a.to_string() < b.to_string(), "{a} {b}");
+        }
+        assert_eq!(numeric("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(numeric("18446744073709551616"), None);
+        assert_eq!(numeric("0"), Some(0));
+        assert_eq!(numeric("007"), None);
+        assert_eq!(numeric("1a"), None);
     }
 
     #[test]

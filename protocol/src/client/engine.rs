@@ -9,17 +9,17 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::backoff::SplitMix64;
-use super::calls::{encode_call_body, CallId, CallRequest, Calls};
+use super::calls::{CallId, CallRequest, Calls};
+use super::claims::TokenClaims;
 use super::cursor::ResumeCursor;
 use super::dedup::DeliveredIds;
 use super::events::{ConnectionState, Input, Output, SocketId};
 use super::options::EngineOptions;
 use super::refresh::{RefreshState, TokenState};
 use super::time::Instant;
+use super::wire;
 use crate::error::{Error, Result};
 use crate::ids::RequestIdGenerator;
-use crate::message::ClientMessage;
-use crate::token::{parse_token, TokenPayload};
 
 /// Close code the engine uses for a normal close (stop, or a deliberate reconnect).
 pub const CLOSE_NORMAL: u16 = 1000;
@@ -70,10 +70,10 @@ pub(super) struct OpenLink {
     /// The request id of the latest probe, whose 404 answer is expected and not reported.
     pub(super) probe_request: Option<String>,
     pub(super) subscription: Subscription,
-    /// The payload the object holds for this socket (changes with `/updateToken`).
-    pub(super) socket_payload: TokenPayload,
-    /// An `/updateToken` in flight: its request id and the payload it pushes.
-    pub(super) update: Option<(String, TokenPayload)>,
+    /// The claims the object holds for this socket (change with `/updateToken`).
+    pub(super) socket_claims: TokenClaims,
+    /// An `/updateToken` in flight: its request id and the claims it pushes.
+    pub(super) update: Option<(String, TokenClaims)>,
 }
 
 /// The durable iterator client state machine. See the module documentation.
@@ -107,21 +107,23 @@ impl Engine {
     ///
     /// `client_id` must be random and unguessable (the driver uses `crypto.randomUUID()`); it
     /// is kept for the iterator's life so the object recognises the client across reconnects.
-    /// `seed` feeds the backoff jitter. `token` is the procedure's output; an invalid token is
-    /// an `InvalidToken` error. `last_event_id` is the caller's resume point, if any.
+    /// `seed` feeds the backoff jitter. `token` is the procedure's output and `claims` what
+    /// its payload says (the driver parses it); claims whose `iat` or `exp` is not a finite
+    /// number are an `InvalidToken` error. `last_event_id` is the caller's resume point, if any.
     pub fn new(
         options: EngineOptions,
         client_id: String,
         seed: u64,
         token: String,
+        claims: TokenClaims,
         last_event_id: Option<String>,
         now: Instant,
     ) -> Result<Engine> {
-        let payload = parse_token(&token)?;
+        claims.check()?;
         let mut engine = Engine {
             rng: SplitMix64::new(seed),
             client_id,
-            token: TokenState::new(token, payload, now),
+            token: TokenState::new(token, claims, now),
             refresh: RefreshState::default(),
             link: Link::Waiting { until: now },
             next_socket: 0,
@@ -152,7 +154,7 @@ impl Engine {
         }
         match input {
             Input::SocketOpened { socket } => self.on_socket_opened(socket, now),
-            Input::SocketFrame { socket, frame } => self.on_frame(socket, &frame, now),
+            Input::SocketMessage { socket, message } => self.on_message(socket, message, now),
             Input::SocketClosed {
                 socket,
                 code,
@@ -166,8 +168,8 @@ impl Engine {
     }
 
     /// Starts an RPC call. Refused at once, before anything is sent, when the iterator has
-    /// ended (`IteratorEnded`), the current token's `rpc` list does not name `path[0]`
-    /// (`RpcNotAllowed`) or the call cannot be encoded (`InvalidCall`). The call goes out as
+    /// ended (`IteratorEnded`), the path names no method (`InvalidCall`) or the current
+    /// token's `rpc` list does not name `path[0]` (`RpcNotAllowed`). The call goes out as
     /// soon as a socket is open and settles with [`Output::CallSettled`].
     pub fn call(&mut self, request: CallRequest, now: Instant) -> Result<CallId> {
         let _ = now;
@@ -180,11 +182,12 @@ impl Engine {
                 reason: "the path needs a method name".to_owned(),
             });
         }
-        if !self.token.payload.allows_rpc(&method) {
+        if !self.token.claims.allows_rpc(&method) {
             return Err(Error::RpcNotAllowed { method });
         }
-        let body = encode_call_body(&request.path, request.input.as_ref())?;
-        let id = self.calls.add(body, request.retries, request.retry_delay);
+        let id = self
+            .calls
+            .add(request.body, request.retries, request.retry_delay);
         self.flush_calls();
         Ok(id)
     }
@@ -197,7 +200,7 @@ impl Engine {
             return;
         };
         if let Some(request) = in_flight {
-            self.send(&ClientMessage::Abort { id: request });
+            self.send(wire::abort(&request));
         }
         self.push(Output::CallSettled {
             call,
@@ -270,14 +273,14 @@ impl Engine {
         &self.token.token
     }
 
-    /// The current token's payload.
-    pub fn token_payload(&self) -> &TokenPayload {
-        &self.token.payload
+    /// The current token's claims.
+    pub fn token_claims(&self) -> &TokenClaims {
+        &self.token.claims
     }
 
     /// Whether the current token lets the iterator call `method` (for RPC proxies).
     pub fn allows_rpc(&self, method: &str) -> bool {
-        self.token.payload.allows_rpc(method)
+        self.token.claims.allows_rpc(method)
     }
 
     /// The `last-event-id` the next resubscribe would send.

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::message::{EventMeta, Frame, RawJson};
-use crate::token::TokenPayload;
 
 use super::calls::CallId;
+use super::claims::TokenClaims;
+use super::incoming::{Incoming, Payload};
 
 /// Names one socket the engine asked for. Inputs about an older socket are ignored, so a late
 /// `close` of a socket the engine already gave up on cannot disturb its successor.
@@ -21,12 +21,14 @@ pub enum Input {
         /// The socket, as named in [`Output::OpenSocket`].
         socket: SocketId,
     },
-    /// The socket received a message.
-    SocketFrame {
+    /// The socket received a message, which the driver decoded.
+    SocketMessage {
         /// The socket.
         socket: SocketId,
-        /// The message, text or binary.
-        frame: Frame,
+        /// The message's envelope, or why the driver could not decode it (`FrameTooLarge`,
+        /// `MalformedMessage`, `UnknownMessageType`): such a frame still shows the socket is
+        /// alive, and is reported with [`Output::FrameIgnored`].
+        message: Result<Incoming, Error>,
     },
     /// The socket closed or failed to open (browsers report 1006 and hide the HTTP status).
     SocketClosed {
@@ -45,20 +47,9 @@ pub enum Input {
     /// The page came back (`visibilitychange` to visible, `pageshow`): reconnect at once if
     /// waiting, and probe an open socket, which may have died while the page slept.
     Wake,
-    /// The answer to [`Output::RefreshToken`]: the procedure's new token, or why it failed.
-    Refreshed(Result<String, String>),
-}
-
-/// One event the iterator yields.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// The event id (`m.id`), if the object sent one.
-    pub id: Option<String>,
-    /// The event's rich-JSON body `{json, meta}`, untouched (`{}` when absent): JS hands it
-    /// to the oRPC deserializer, Rust to [`crate::RichBody`].
-    pub data: RawJson,
-    /// The whole event meta (id, retry, comments).
-    pub meta: EventMeta,
+    /// The answer to [`Output::RefreshToken`]: the procedure's new token with the claims of
+    /// its payload, or why it failed (a token the driver cannot read is a failure too).
+    Refreshed(Result<(String, TokenClaims), String>),
 }
 
 /// The connection as a UI would show it.
@@ -98,15 +89,13 @@ pub enum ConnectionState {
 /// Something the driver must do or report.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    /// Open a WebSocket to the URL the caller's option gives for `payload`, with
+    /// Open a WebSocket to the URL the caller's option gives for the token's payload, with
     /// [`super::upgrade_url`] appending the client id and `token`.
     OpenSocket {
         /// The name of this socket in later inputs.
         socket: SocketId,
         /// The token to put in the URL.
         token: String,
-        /// Its payload, for a URL that depends on it.
-        payload: TokenPayload,
     },
     /// Send a text frame on the socket.
     Send {
@@ -124,8 +113,13 @@ pub enum Output {
         /// The close reason.
         reason: String,
     },
-    /// Yield an event.
-    Event(Event),
+    /// Yield an event: the data and meta of the message `payload` of this input.
+    Event {
+        /// The event id (`m.id`), if the object sent one.
+        id: Option<String>,
+        /// The message that carried the event.
+        payload: Payload,
+    },
     /// The connection changed.
     State(ConnectionState),
     /// A resubscribe succeeded from this id: events missed while disconnected are replayed
@@ -151,8 +145,6 @@ pub enum Output {
     TokenUpdated {
         /// The token.
         token: String,
-        /// Its payload.
-        payload: TokenPayload,
     },
     /// The engine dropped a frame it cannot use; the socket and the stream go on, and
     /// nothing needs doing. Worth a log line: it means a buggy or hostile object, a protocol
@@ -161,7 +153,8 @@ pub enum Output {
     /// `MalformedMessage` (not JSON, not a peer message, or an event id longer than
     /// [`super::MAX_EVENT_ID_BYTES`]), `UnknownMessageType` (a `t` this
     /// client does not know), or `UnexpectedResponse` (a response, event or abort for a
-    /// request id that is not in use). Frames after the iterator ended are ignored silently.
+    /// request id that is not in use). The first three come from the driver's decoder as
+    /// [`Input::SocketMessage`] errors. Frames after the iterator ended are ignored silently.
     FrameIgnored {
         /// Why the frame was dropped.
         reason: Error,
@@ -170,8 +163,10 @@ pub enum Output {
     CallSettled {
         /// The call.
         call: CallId,
-        /// The answer's rich-JSON body `{json, meta}`, or why it failed.
-        result: Result<RawJson, Error>,
+        /// The message of this input that answered it (its body, `{}` when absent, is the
+        /// rich-JSON answer), or why it failed: an error answer is
+        /// [`Error::Rejected`], naming the message whose body holds the oRPC error.
+        result: Result<Payload, Error>,
     },
     /// The iterator ended: `Ok` after a stop or the object's `done`, else why. Always the
     /// last output.

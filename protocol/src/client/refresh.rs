@@ -6,33 +6,33 @@
 
 use std::time::Duration;
 
+use super::claims::TokenClaims;
 use super::engine::{Engine, Link, CLOSE_NORMAL};
 use super::events::{ConnectionState, Output, SocketId};
 use super::time::Instant;
+use super::wire;
 use crate::consts::PATH_UPDATE_TOKEN;
 use crate::error::Error;
-use crate::message::{ClientMessage, RawJson, RequestPayload};
-use crate::token::{parse_token, TokenPayload};
 
 /// The token in use and when it arrived.
 #[derive(Debug, Clone)]
 pub(super) struct TokenState {
     pub(super) token: String,
-    pub(super) payload: TokenPayload,
+    pub(super) claims: TokenClaims,
     pub(super) received_at: Instant,
 }
 
 impl TokenState {
-    pub(super) fn new(token: String, payload: TokenPayload, received_at: Instant) -> Self {
+    pub(super) fn new(token: String, claims: TokenClaims, received_at: Instant) -> Self {
         TokenState {
             token,
-            payload,
+            claims,
             received_at,
         }
     }
 
     fn lifetime(&self) -> Duration {
-        Duration::try_from_secs_f64(self.payload.lifetime_seconds()).unwrap_or(Duration::MAX)
+        Duration::try_from_secs_f64(self.claims.lifetime_seconds()).unwrap_or(Duration::MAX)
     }
 
     /// When this token expires on the engine's clock.
@@ -42,7 +42,7 @@ impl TokenState {
 
     /// `now` on the token's own clock (seconds since the epoch), for error reports.
     pub(super) fn token_clock(&self, now: Instant) -> f64 {
-        self.payload.iat
+        self.claims.iat
             + now
                 .saturating_duration_since(self.received_at)
                 .as_secs_f64()
@@ -94,7 +94,7 @@ impl Engine {
         let Some(before) = self.options.refresh_before_expire else {
             return;
         };
-        let hidden_age = if self.token.payload.iat.fract() == 0.0 {
+        let hidden_age = if self.token.claims.iat.fract() == 0.0 {
             IAT_RESOLUTION
         } else {
             Duration::ZERO
@@ -147,7 +147,7 @@ impl Engine {
     pub(super) fn token_unusable(&mut self, code: u16, reason: String, now: Instant) {
         if !self.can_refresh() {
             let error = Error::TokenExpired {
-                exp: self.token.payload.exp,
+                exp: self.token.claims.exp,
                 now: self.token.token_clock(now),
             };
             self.end(Err(error), code, reason);
@@ -158,16 +158,24 @@ impl Engine {
         self.refresh_soon(now);
     }
 
-    pub(super) fn on_refreshed(&mut self, result: Result<String, String>, now: Instant) {
+    pub(super) fn on_refreshed(
+        &mut self,
+        result: Result<(String, TokenClaims), String>,
+        now: Instant,
+    ) {
         self.refresh.in_flight = false;
-        let parsed = result.and_then(|token| match parse_token(&token) {
-            Ok(payload) => Ok((token, payload)),
-            Err(error) => Err(error.to_string()),
+        let checked = result.and_then(|(token, claims)| match claims.check() {
+            Ok(()) => Ok((token, claims)),
+            Err(_) => {
+                let mut reason = String::from("invalid token: ");
+                reason.push_str(super::claims::NOT_FINITE);
+                Err(reason)
+            }
         });
-        match parsed {
-            Ok((token, payload)) => {
+        match checked {
+            Ok((token, claims)) => {
                 self.refresh.failures = 0;
-                self.adopt_token(token, payload, now)
+                self.adopt_token(token, claims, now)
             }
             Err(reason) => {
                 self.refresh.failures = self.refresh.failures.saturating_add(1);
@@ -190,12 +198,11 @@ impl Engine {
 
     /// Uses a fresh token: on the live socket through `/updateToken` when channel and tags
     /// are unchanged (the object requires that), otherwise by reconnecting with it.
-    fn adopt_token(&mut self, token: String, payload: TokenPayload, now: Instant) {
-        self.token = TokenState::new(token.clone(), payload.clone(), now);
+    fn adopt_token(&mut self, token: String, claims: TokenClaims, now: Instant) {
+        self.token = TokenState::new(token.clone(), claims.clone(), now);
         self.failed_opens = 0;
         self.push(Output::TokenUpdated {
             token: token.clone(),
-            payload: payload.clone(),
         });
         self.schedule_refresh(now);
         enum Next {
@@ -208,7 +215,7 @@ impl Engine {
         let next = match &self.link {
             Link::AwaitingToken => Next::Connect,
             Link::Connecting { socket, .. } => Next::Restart(*socket),
-            Link::Open(open) if open.socket_payload.can_update_to(&payload) => Next::Update,
+            Link::Open(open) if open.socket_claims.can_update_to(&claims) => Next::Update,
             Link::Open(_) => Next::Reconnect,
             Link::Waiting { .. } | Link::Offline | Link::Ended => Next::Keep,
         };
@@ -225,17 +232,12 @@ impl Engine {
             }
             Next::Update => {
                 let request = self.request_ids.next_id();
-                let body = serde_json::json!({ "json": { "token": token } }).to_string();
-                let Ok(body) = RawJson::from_string(body) else {
-                    return;
-                };
+                let body = wire::update_token_body(&token);
+                let text = wire::request(&request, PATH_UPDATE_TOKEN, &body, None);
                 if let Link::Open(open) = &mut self.link {
-                    open.update = Some((request.clone(), payload));
+                    open.update = Some((request, claims));
                 }
-                self.send(&ClientMessage::Request {
-                    id: request,
-                    payload: RequestPayload::post(PATH_UPDATE_TOKEN, body),
-                });
+                self.send(text);
             }
             Next::Reconnect => self.reconnect_now("token changed channel or tags".to_owned(), now),
             Next::Keep => {}
@@ -248,11 +250,11 @@ impl Engine {
         let Link::Open(open) = &mut self.link else {
             return;
         };
-        let Some((_, payload)) = open.update.take() else {
+        let Some((_, claims)) = open.update.take() else {
             return;
         };
         if accepted {
-            open.socket_payload = payload;
+            open.socket_claims = claims;
         } else {
             self.reconnect_now("token update refused".to_owned(), now);
         }

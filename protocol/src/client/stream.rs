@@ -2,14 +2,12 @@
 
 use super::calls::{classify, Answer};
 use super::engine::{Engine, Link, Subscription, CLOSE_NORMAL};
-use super::events::{Event, Output, SocketId};
+use super::events::{Output, SocketId};
+use super::incoming::{EventKind, Incoming, Payload};
 use super::time::Instant;
-use crate::consts::{LAST_EVENT_ID_HEADER, PATH_LIVENESS_PROBE, PATH_SUBSCRIBE};
+use super::wire;
+use crate::consts::{PATH_LIVENESS_PROBE, PATH_SUBSCRIBE};
 use crate::error::Error;
-use crate::message::{
-    ClientMessage, EventKind, EventPayload, Frame, RawJson, RequestPayload, ResponsePayload,
-    ServerMessage,
-};
 
 /// The longest `retry` hint of the object the engine honours: a larger one (a bug, or a
 /// hostile object) would otherwise stall every reconnect for as long as it says.
@@ -20,16 +18,12 @@ pub const MAX_SERVER_RETRY: std::time::Duration = std::time::Duration::from_secs
 /// bound a hostile object could make it hold thousands of huge ones.
 pub const MAX_EVENT_ID_BYTES: usize = 1024;
 
-fn empty_body() -> Option<RawJson> {
-    RawJson::from_string("{}".to_owned()).ok()
-}
+/// The body of `/subscribe` and of the liveness probe.
+const EMPTY_BODY: &str = "{}";
 
 impl Engine {
     /// Sends `/subscribe` from the resume cursor.
     pub(super) fn subscribe(&mut self) {
-        let Some(body) = empty_body() else {
-            return;
-        };
         let last_event_id = self.cursor.begin_subscription();
         let signal = self.subscribed_before.then(|| match &last_event_id {
             Some(id) if self.cursor.can_resume() => Output::Resumed {
@@ -37,21 +31,20 @@ impl Engine {
             },
             _ => Output::PossibleGap,
         });
-        let mut payload = RequestPayload::post(PATH_SUBSCRIBE, body);
-        if let Some(id) = last_event_id {
-            payload.headers.set(LAST_EVENT_ID_HEADER, id);
-        }
         let request = self.request_ids.next_id();
+        let text = wire::request(
+            &request,
+            PATH_SUBSCRIBE,
+            EMPTY_BODY,
+            last_event_id.as_deref(),
+        );
         if let Link::Open(open) = &mut self.link {
             open.subscription = Subscription::Requested {
                 request: request.clone(),
                 signal,
             };
         }
-        self.send(&ClientMessage::Request {
-            id: request,
-            payload,
-        });
+        self.send(text);
     }
 
     /// Sends a request for a path that names no procedure; any frame that follows proves the
@@ -60,21 +53,21 @@ impl Engine {
         let Some(timeout) = self.options.liveness.as_ref().map(|l| l.timeout) else {
             return;
         };
-        let Some(body) = empty_body() else {
-            return;
-        };
         let request = self.request_ids.next_id();
         if let Link::Open(open) = &mut self.link {
             open.probe_deadline = Some(now + timeout);
             open.probe_request = Some(request.clone());
         }
-        self.send(&ClientMessage::Request {
-            id: request,
-            payload: RequestPayload::post(PATH_LIVENESS_PROBE, body),
-        });
+        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
+        self.send(text);
     }
 
-    pub(super) fn on_frame(&mut self, socket: SocketId, frame: &Frame, now: Instant) {
+    pub(super) fn on_message(
+        &mut self,
+        socket: SocketId,
+        message: Result<Incoming, Error>,
+        now: Instant,
+    ) {
         let Link::Open(open) = &mut self.link else {
             return;
         };
@@ -85,23 +78,29 @@ impl Engine {
         open.probe_deadline = None;
         // A frame the engine cannot use is the object's bug; the socket itself is fine, and
         // closing it would only make the object send the same frame again after the resume.
-        let size = match frame {
-            Frame::Text(text) => text.len(),
-            Frame::Binary(bytes) => bytes.len(),
-        };
-        let limit = self.options.max_frame_bytes;
-        if size > limit {
-            self.ignore(Error::FrameTooLarge { size, limit });
-            return;
-        }
-        let message = match ServerMessage::decode(frame) {
+        let message = match message {
             Ok(message) => message,
             Err(reason) => return self.ignore(reason),
         };
         match message {
-            ServerMessage::Response { id, payload } => self.on_response(&id, &payload, now),
-            ServerMessage::Event { id, payload } => self.on_stream_event(&id, payload, now),
-            ServerMessage::Abort { id } => self.on_server_abort(&id, now),
+            Incoming::Response {
+                id,
+                status,
+                event_stream,
+                has_body,
+                payload,
+            } => {
+                let answer = classify(status, event_stream, has_body, payload);
+                self.on_response(&id, status, event_stream, answer, now)
+            }
+            Incoming::Event {
+                id,
+                kind,
+                event_id,
+                retry_ms,
+                data,
+            } => self.on_stream_event(&id, kind, event_id, retry_ms, data, now),
+            Incoming::Abort { id } => self.on_server_abort(&id, now),
         }
     }
 
@@ -116,9 +115,16 @@ impl Engine {
         }
     }
 
-    fn on_response(&mut self, id: &str, payload: &ResponsePayload, now: Instant) {
+    fn on_response(
+        &mut self,
+        id: &str,
+        status: u16,
+        event_stream: bool,
+        answer: Answer,
+        now: Instant,
+    ) {
         if self.subscription_request() == Some((id, false)) {
-            if payload.status < 400 && payload.is_event_stream() {
+            if status < 400 && event_stream {
                 self.on_stream_open(id);
             } else {
                 self.subscription_failed(now);
@@ -130,7 +136,7 @@ impl Engine {
             Link::Open(open) if open.update.as_ref().is_some_and(|(request, _)| request == id)
         );
         if is_update {
-            self.on_update_answer((200..400).contains(&payload.status), now);
+            self.on_update_answer((200..400).contains(&status), now);
             return;
         }
         let Some(call) = self.calls.by_request(id) else {
@@ -143,17 +149,17 @@ impl Engine {
             }
             return;
         };
-        match classify(payload) {
-            Answer::Ok(body) => {
+        match answer {
+            Answer::Ok(payload) => {
                 self.calls.succeed(call);
                 self.push(Output::CallSettled {
                     call,
-                    result: Ok(body),
+                    result: Ok(payload),
                 });
             }
             Answer::Failed { error, abort } => {
                 if abort {
-                    self.send(&ClientMessage::Abort { id: id.to_owned() });
+                    self.send(wire::abort(id));
                 }
                 self.call_attempt_failed(call, error, now);
             }
@@ -189,16 +195,24 @@ impl Engine {
         }
     }
 
-    fn on_stream_event(&mut self, id: &str, payload: EventPayload, now: Instant) {
+    fn on_stream_event(
+        &mut self,
+        id: &str,
+        kind: EventKind,
+        event_id: Option<String>,
+        retry_ms: Option<u64>,
+        data: Payload,
+        now: Instant,
+    ) {
         if self.subscription_request() != Some((id, true)) {
             return self.ignore_unknown("event", id);
         }
-        if let Some(retry) = payload.meta.as_ref().and_then(|meta| meta.retry) {
+        if let Some(retry) = retry_ms {
             let retry = std::time::Duration::from_millis(retry);
             self.server_retry = Some(retry.min(MAX_SERVER_RETRY));
         }
-        match payload.event {
-            EventKind::Message => self.deliver(payload),
+        match kind {
+            EventKind::Message => self.deliver(event_id, data),
             EventKind::Error => self.subscription_failed(now),
             EventKind::Done => self.end(Ok(()), CLOSE_NORMAL, String::new()),
         }
@@ -206,25 +220,21 @@ impl Engine {
 
     /// Yields an event unless its id was delivered before; its id moves the resume cursor
     /// either way.
-    fn deliver(&mut self, payload: EventPayload) {
-        let meta = payload.meta.unwrap_or_default();
-        if let Some(long) = meta.id.as_ref().filter(|id| id.len() > MAX_EVENT_ID_BYTES) {
-            return self.ignore(Error::malformed(format!(
-                "event id of {} bytes exceeds {MAX_EVENT_ID_BYTES}",
-                long.len()
-            )));
+    fn deliver(&mut self, id: Option<String>, payload: Payload) {
+        if let Some(long) = id.as_ref().filter(|id| id.len() > MAX_EVENT_ID_BYTES) {
+            let mut reason = String::from("event id of ");
+            wire::push_decimal(&mut reason, long.len() as u64);
+            reason.push_str(" bytes exceeds ");
+            wire::push_decimal(&mut reason, MAX_EVENT_ID_BYTES as u64);
+            return self.ignore(Error::malformed(reason));
         }
-        let id = meta.id.clone();
         self.cursor.observe(id.as_deref());
         if let Some(id) = &id {
             if !self.delivered.insert(id) {
                 return;
             }
         }
-        let Some(data) = payload.data.or_else(empty_body) else {
-            return;
-        };
-        self.push(Output::Event(Event { id, data, meta }));
+        self.push(Output::Event { id, payload });
     }
 
     fn on_server_abort(&mut self, id: &str, now: Instant) {
@@ -252,13 +262,22 @@ impl Engine {
     /// a stream already replaced).
     fn ignore_unknown(&mut self, what: &str, id: &str) {
         // The id comes from the object: quote at most a few dozen characters of it.
-        let mut quoted: String = id.chars().take(40).collect();
-        if quoted.len() < id.len() {
-            quoted.push_str("...");
+        let shown = id
+            .char_indices()
+            .nth(40)
+            .map_or(id, |(end, _)| id.get(..end).unwrap_or_default());
+        let mut reason = String::with_capacity(shown.len() + 64);
+        reason.push_str(what);
+        reason.push_str(" for request id ");
+        let mut quoted = String::with_capacity(shown.len() + 5);
+        wire::push_json_string(&mut quoted, shown);
+        if shown.len() < id.len() {
+            quoted.pop();
+            quoted.push_str("...\"");
         }
-        self.ignore(Error::UnexpectedResponse {
-            reason: format!("{what} for request id {quoted:?}, which is not in use"),
-        });
+        reason.push_str(&quoted);
+        reason.push_str(", which is not in use");
+        self.ignore(Error::UnexpectedResponse { reason });
     }
 
     /// The stream failed on a live socket: subscribe again after the backoff delay (at least

@@ -28,7 +28,7 @@ impl Instant {
     /// From fractional milliseconds (`performance.now()`); NaN and negatives count as zero.
     pub fn from_millis_f64(millis: f64) -> Self {
         if millis.is_finite() && millis > 0.0 {
-            Instant(Duration::from_secs_f64(millis / 1000.0))
+            Instant(Duration::try_from_secs_f64(millis / 1000.0).unwrap_or(Duration::MAX))
         } else if millis == f64::INFINITY {
             Instant(Duration::MAX)
         } else {
@@ -70,6 +70,7 @@ mod tests {
         assert_eq!(Instant::from_millis_f64(1500.0), Instant::from_millis(1500));
         assert_eq!(Instant::from_millis_f64(f64::NAN), Instant::ZERO);
         assert_eq!(Instant::from_millis_f64(-3.0), Instant::ZERO);
+        assert_eq!(Instant::from_millis_f64(1e300).elapsed(), Duration::MAX);
         let late = Instant::from_elapsed(Duration::MAX) + Duration::from_secs(1);
         assert_eq!(late.elapsed(), Duration::MAX);
         assert_eq!(

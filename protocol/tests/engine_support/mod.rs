@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use durable_iterator_protocol::client::{
-    upgrade_url, CallId, CallRequest, ConnectionState, Engine, EngineOptions, Input, Instant,
-    Output, SocketId,
+    call_result_of, decode_incoming, event_of, upgrade_url, CallId, CallRequest, ConnectionState,
+    Engine, EngineOptions, Input, Instant, Output, Payload, SocketId, TokenClaims,
 };
 use durable_iterator_protocol::consts::LAST_EVENT_ID_HEADER;
 use durable_iterator_protocol::{
-    sign_token, ClientMessage, Error, EventKind, EventMeta, EventPayload, RawJson, ResponsePayload,
-    ServerMessage, TokenPayload,
+    parse_token, sign_token, ClientMessage, Error, EventKind, EventMeta, EventPayload, Frame,
+    RawJson, ResponsePayload, RichBody, ServerMessage, TokenPayload,
 };
 
 pub const SECRET: &str = "test-secret";
@@ -50,6 +50,44 @@ pub fn quiet_options() -> EngineOptions {
     EngineOptions::default().with_liveness(None)
 }
 
+/// The claims of a token, as a driver reads them from its payload.
+pub fn claims_of(token: &str) -> Result<TokenClaims, Error> {
+    parse_token(token).map(|payload| TokenClaims::from(&payload))
+}
+
+/// The handle the simulated driver gives every message (one message per input).
+pub const HANDLE: Payload = Payload(0);
+
+/// A call as the tests write it: a path and a rich-JSON input, which the driver encodes.
+pub struct Call {
+    path: Vec<String>,
+    input: Option<RichBody>,
+    retries: u32,
+    retry_delay: Duration,
+}
+
+impl Call {
+    /// A call of `path` with `input`, no retries.
+    pub fn new<S: Into<String>>(
+        path: impl IntoIterator<Item = S>,
+        input: Option<RichBody>,
+    ) -> Self {
+        Call {
+            path: path.into_iter().map(Into::into).collect(),
+            input,
+            retries: 0,
+            retry_delay: secs(2),
+        }
+    }
+
+    /// Sets the retry count and the pause before each retry.
+    pub fn with_retries(mut self, retries: u32, retry_delay: Duration) -> Self {
+        self.retries = retries;
+        self.retry_delay = retry_delay;
+        self
+    }
+}
+
 pub struct Sim {
     pub engine: Engine,
     pub now: Instant,
@@ -61,6 +99,12 @@ pub struct Sim {
     sent_log: Vec<ClientMessage>,
     /// The request id of the latest `/subscribe`.
     last_subscribe: Option<String>,
+    /// The engine's frame limit, which the driver's decoder applies.
+    max_frame_bytes: usize,
+    /// Every event delivered, resolved against the message that carried it.
+    events_log: Vec<(Option<String>, RawJson)>,
+    /// Every call settled, resolved against the message that answered it.
+    settled_log: Vec<(CallId, Result<RawJson, Error>)>,
 }
 
 impl Sim {
@@ -75,11 +119,14 @@ impl Sim {
         seed: u64,
     ) -> Sim {
         let now = Instant::ZERO;
+        let max_frame_bytes = options.max_frame_bytes;
+        let claims = claims_of(&token).expect("a valid token");
         let engine = Engine::new(
             options,
             CLIENT_ID.to_owned(),
             seed,
             token,
+            claims,
             last_event_id.map(str::to_owned),
             now,
         )
@@ -91,13 +138,34 @@ impl Sim {
             seen: 0,
             sent_log: Vec::new(),
             last_subscribe: None,
+            max_frame_bytes,
+            events_log: Vec::new(),
+            settled_log: Vec::new(),
         };
         sim.pump();
         sim
     }
 
     fn pump(&mut self) {
+        self.pump_with(None);
+    }
+
+    /// Logs every output; resolves events and call answers against `message`, the message
+    /// of the input just fed (handles are only valid then).
+    fn pump_with(&mut self, message: Option<&ServerMessage>) {
         while let Some(output) = self.engine.poll_output() {
+            match &output {
+                Output::Event { id, payload } => {
+                    assert_eq!(*payload, HANDLE, "an event names the input's message");
+                    let event = event_of(id.clone(), message);
+                    self.events_log.push((event.id, event.data));
+                }
+                Output::CallSettled { call, result } => {
+                    let resolved = call_result_of(result.clone(), message);
+                    self.settled_log.push((*call, resolved));
+                }
+                _ => {}
+            }
             if let Output::Send { text, .. } = &output {
                 let message =
                     ClientMessage::decode_text(text).expect("the engine sends valid frames");
@@ -125,7 +193,33 @@ impl Sim {
         self.pump();
     }
 
-    pub fn call(&mut self, request: CallRequest) -> Result<CallId, Error> {
+    /// `socket` received `frame`: the driver decodes it and feeds the envelope.
+    pub fn frame(&mut self, socket: SocketId, frame: Frame) {
+        let (message, decoded) = decode_incoming(&frame, self.max_frame_bytes, HANDLE);
+        self.engine
+            .handle_input(Input::SocketMessage { socket, message }, self.now);
+        self.pump_with(decoded.as_ref());
+    }
+
+    /// The token source answered: the driver reads the new token's claims (a token it cannot
+    /// read is a failed refresh) and feeds them.
+    pub fn refreshed(&mut self, result: Result<String, String>) {
+        let result = result.and_then(|token| match claims_of(&token) {
+            Ok(claims) => Ok((token, claims)),
+            Err(error) => Err(error.to_string()),
+        });
+        self.input(Input::Refreshed(result));
+    }
+
+    /// Starts a call as the Rust drivers do: the input encoded into the `/call` body first.
+    pub fn call(&mut self, call: Call) -> Result<CallId, Error> {
+        let request = CallRequest::with_input(call.path, call.input)?
+            .with_retries(call.retries, call.retry_delay);
+        self.call_request(request)
+    }
+
+    /// Starts a call with an encoded body.
+    pub fn call_request(&mut self, request: CallRequest) -> Result<CallId, Error> {
         let result = self.engine.call(request, self.now);
         self.pump();
         result
@@ -214,18 +308,12 @@ impl Sim {
 
     pub fn receive(&mut self, message: ServerMessage) {
         let socket = self.socket();
-        self.input(Input::SocketFrame {
-            socket,
-            frame: message.encode(),
-        });
+        self.frame(socket, message.encode());
     }
 
     pub fn receive_text(&mut self, text: &str) {
         let socket = self.socket();
-        self.input(Input::SocketFrame {
-            socket,
-            frame: durable_iterator_protocol::Frame::Text(text.to_owned()),
-        });
+        self.frame(socket, Frame::Text(text.to_owned()));
     }
 
     /// Every message the engine sent, decoded, in order.
@@ -285,12 +373,9 @@ impl Sim {
 
     /// Delivered events as (id, data text).
     pub fn events(&self) -> Vec<(Option<String>, String)> {
-        self.log
+        self.events_log
             .iter()
-            .filter_map(|output| match output {
-                Output::Event(event) => Some((event.id.clone(), event.data.get().to_owned())),
-                _ => None,
-            })
+            .map(|(id, data)| (id.clone(), data.get().to_owned()))
             .collect()
     }
 
@@ -315,11 +400,11 @@ impl Sim {
         })
     }
 
+    /// How `call` settled, with its answer read from the message that carried it.
     pub fn settled(&self, call: CallId) -> Option<Result<RawJson, Error>> {
-        self.log.iter().find_map(|output| match output {
-            Output::CallSettled { call: c, result } if *c == call => Some(result.clone()),
-            _ => None,
-        })
+        self.settled_log
+            .iter()
+            .find_map(|(c, result)| (*c == call).then(|| result.clone()))
     }
 
     pub fn count(&self, matches: impl Fn(&Output) -> bool) -> usize {
