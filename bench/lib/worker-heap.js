@@ -1,6 +1,9 @@
-// The JS heap of a page's workers (the package's socket worker), through the page's DevTools
-// session: Playwright exposes no CDP session for workers, so this attaches to the worker target
-// in non-flattened mode and exchanges protocol messages through `Target.sendMessageToTarget`.
+// The JS heap of a page's workers (the package's socket worker), through a DevTools session of
+// the page. Neither driver exposes sessions for workers (Playwright's API has none, lib/cdp.js
+// only what run.js needs), so this auto-attaches to them in non-flattened mode and exchanges
+// protocol messages through `Target.sendMessageToTarget`. Auto-attach rather than
+// `Target.attachToTarget`: a dedicated worker answers the protocol only once it was
+// auto-attached, which Playwright does for every page and lib/cdp.js does not.
 
 /**
  * Sum of `Runtime.getHeapUsage().usedSize` over the page's workers, each after a forced GC;
@@ -8,19 +11,26 @@
  * @param {import('playwright-core').CDPSession} cdp a session of the page
  */
 export async function workerHeapBytes(cdp) {
-  const { targetInfos } = await cdp.send('Target.getTargets')
+  const workers = []
+  const onAttached = ({ sessionId, targetInfo }) => {
+    if (targetInfo.type === 'worker') workers.push(sessionId)
+  }
+  cdp.on('Target.attachedToTarget', onAttached)
   let total = 0
-  for (const target of targetInfos.filter(t => t.type === 'worker')) {
-    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })
-    try {
+  try {
+    // Chromium reports the workers already running before it answers.
+    await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false })
+    for (const sessionId of workers) {
       const call = callThrough(cdp, sessionId)
       await call('HeapProfiler.collectGarbage')
       await call('HeapProfiler.collectGarbage')
       total += (await call('Runtime.getHeapUsage')).usedSize
     }
-    finally {
-      await cdp.send('Target.detachFromTarget', { sessionId }).catch(() => {})
-    }
+  }
+  finally {
+    cdp.off('Target.attachedToTarget', onAttached)
+    // Detaches the sessions again: nothing stays attached to the worker during a measurement.
+    await cdp.send('Target.setAutoAttach', { autoAttach: false, waitForDebuggerOnStart: false }).catch(() => {})
   }
   return total
 }
