@@ -1,19 +1,22 @@
 // The benchmark harness behind `cargo xtask bench`: the release reference server, headless
-// Chromium (Debian's, through playwright-core) and one bench page that runs each client in turn
-// against the same server: ours (the npm package), the upstream-equivalent stack, and a raw
-// WebSocket floor. Prints a markdown table and writes it, with every sample, to --out.
+// Chromium (Debian's, driven by lib/cdp.js or playwright-core) and one bench page that runs each
+// client in turn against the same server: ours (the npm package), the upstream-equivalent stack,
+// and a raw WebSocket floor. Prints a markdown table and writes it, with every sample, to --out.
 //
 //   node run.js [--quick] [--runs N] [--only throughput,large,...] [--server BIN]
-//               [--native BIN] [--pkg DIR] [--out DIR]
+//               [--native BIN] [--pkg DIR] [--out DIR] [--driver cdp|playwright]
 //
 // --quick is the smoke run (tiny sizes, one run) that `cargo xtask test` includes.
+// --driver picks what drives Chromium: `cdp` (the default, the headline figures) never enables
+// the DevTools Network domain; `playwright` does, in every page and worker, so Chromium copies
+// each WebSocket frame to the driver on the socket's thread, inside the measurement.
 
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
-import { chromium } from 'playwright-core'
 
+import { launch } from './lib/cdp.js'
 import { startServer } from './lib/server.js'
 import { buildSite, REPO_ROOT } from './lib/site.js'
 import { sizes } from './lib/sizes.js'
@@ -21,6 +24,7 @@ import { CLIENTS, LABELS, report } from './lib/report.js'
 import { median, percentile } from './lib/stats.js'
 import { workerHeapBytes } from './lib/worker-heap.js'
 
+const DRIVERS = ['cdp', 'playwright']
 const SCENARIOS = ['size', 'throughput', 'large', 'latency', 'recovery', 'fanout', 'native', 'memory']
 
 const FULL = {
@@ -64,6 +68,7 @@ function parseArgs(argv) {
     native: join(target, 'release', 'examples', 'bench_fanout'),
     pkg: join(REPO_ROOT, 'pkg'),
     out: join(target, 'bench'),
+    driver: 'cdp',
   }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
@@ -79,11 +84,22 @@ function parseArgs(argv) {
     else if (flag === '--pkg') options.pkg = resolve(value())
     else if (flag === '--out') options.out = resolve(value())
     else if (flag === '--with-page-socket') options.withPageSocket = true
+    else if (flag === '--driver') options.driver = value()
     else throw new Error(`unknown option ${flag}`)
   }
   const unknown = options.only.filter(s => !SCENARIOS.includes(s))
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`)
+  if (!DRIVERS.includes(options.driver)) throw new Error(`unknown driver ${options.driver} (known: ${DRIVERS.join(', ')})`)
   return options
+}
+
+/** Chromium through `driver`; both give the same API (lib/cdp.js implements what this file uses). */
+async function launchBrowser(driver) {
+  const executablePath = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium'
+  if (driver === 'cdp') return launch({ executablePath, args: CHROMIUM_ARGS })
+  // Loaded only when asked for: the default run does not need it.
+  const { chromium } = await import('playwright-core')
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS })
 }
 
 let channelSerial = 0
@@ -308,6 +324,7 @@ async function main() {
   if (options.withPageSocket) config.clients = ['ours', 'ours-page', ...CLIENTS.slice(1)]
   const meta = {
     quick: options.quick,
+    driver: options.driver,
     runs: config.runs,
     date: new Date().toISOString(),
     cpu: os.cpus()[0]?.model ?? 'unknown CPU',
@@ -324,7 +341,7 @@ async function main() {
   const results = {}
   const failures = []
   try {
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS })
+    browser = await launchBrowser(options.driver)
     meta.chromium = browser.version()
     const bench = new Bench(browser, server, config)
     const scenarios = { throughput, large, latency, recovery, fanout, native: b => native(b, options), memory }

@@ -8,6 +8,12 @@ export const CLIENTS = ['ours', 'upstream', 'floor']
 /** How the table names them. */
 export const LABELS = { 'ours': 'ours', 'ours-page': 'ours, socket on the page', 'upstream': 'upstream-eq', 'floor': 'floor' }
 
+/** How the header names the driver: whether the browser reported every WebSocket frame to it. */
+const DRIVER_LABELS = {
+  cdp: 'cdp (no network instrumentation)',
+  playwright: 'playwright (network instrumentation on: every frame copied to the driver)',
+}
+
 const fmt = (value, digits = 0) => Number.isFinite(value)
   ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
   : 'n/a'
@@ -21,7 +27,7 @@ const med = (samples, client, key) => median((samples?.[client] ?? []).map(s => 
 export function report(results, meta) {
   const lines = []
   const row = cells => lines.push(`| ${cells.join(' | ')} |`)
-  lines.push(`Mode: ${meta.quick ? 'quick (smoke sizes, not a measurement)' : 'full'}; runs per scenario: ${meta.runs}; ${meta.date}`)
+  lines.push(`Mode: ${meta.quick ? 'quick (smoke sizes, not a measurement)' : 'full'}; driver: ${DRIVER_LABELS[meta.driver] ?? meta.driver}; runs per scenario: ${meta.runs}; ${meta.date}`)
   lines.push(`Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memoryGB} GB; ${meta.os}; Node ${meta.node}; Chromium ${meta.chromium}; load average at start ${meta.loadStart}, at end ${meta.loadEnd}`)
   lines.push('')
   row(['scenario', 'metric', 'ours', 'upstream-eq', 'floor', 'ours / upstream-eq', 'ours / floor'])
