@@ -1,0 +1,528 @@
+//! [`Core`]: one engine, fed and drained through [`Core::input`].
+
+use std::time::Duration;
+
+use durable_iterator_protocol::client::{
+    CallId, CallRequest, ConnectionState, Engine, EngineOptions, EventKind, Incoming, Input,
+    Instant, Output, Payload, SocketId, TokenClaims,
+};
+use durable_iterator_protocol::Error;
+
+use crate::fields::Fields;
+use crate::out::Out;
+use crate::{InputKind, OutputOp};
+
+/// One durable iterator's engine, as the JS driver sees it.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen::prelude::wasm_bindgen)]
+#[derive(Default)]
+pub struct Core {
+    engine: Option<Engine>,
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen::prelude::wasm_bindgen)]
+impl Core {
+    /// An engine that has not started: the first input is `Init`.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen(constructor))]
+    pub fn new() -> Core {
+        Core::default()
+    }
+
+    /// Feeds one input and returns every output it caused, as JSON text: a list of
+    /// `[op, ...args]` (see [`OutputOp`]) that always ends with the timer to arm.
+    ///
+    /// `kind` is an [`InputKind`]; `nums` its numbers in the documented order; `text` every
+    /// string field of the input concatenated, each one's length (in UTF-16 code units) given
+    /// among `nums`. An input that does not read (unknown kind, short numbers or text) is
+    /// dropped: the driver is our own, but a mismatch must not abort the module.
+    pub fn input(&mut self, kind: u32, nums: &[f64], text: &str) -> String {
+        let mut out = Out::new();
+        let mut fields = Fields::new(nums, text);
+        if let (Some(kind), Some(now)) = (InputKind::from_u32(kind), fields.num()) {
+            let now = Instant::from_millis_f64(now);
+            self.dispatch(kind, &mut fields, now, &mut out);
+        }
+        self.drain(&mut out);
+        out.finish()
+    }
+}
+
+impl Core {
+    fn dispatch(&mut self, kind: InputKind, fields: &mut Fields, now: Instant, out: &mut Out) {
+        if kind == InputKind::Init {
+            if let Err(error) = self.init(fields, now) {
+                out.op(OutputOp::Ended);
+                write_error(out, &error);
+                out.close();
+            }
+            return;
+        }
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
+        let input = match kind {
+            InputKind::Init => return,
+            InputKind::Opened => fields.uint().map(|socket| Input::SocketOpened {
+                socket: SocketId(socket),
+            }),
+            InputKind::Closed => read_closed(fields),
+            InputKind::Frames => return feed_frames(engine, fields, now),
+            InputKind::Offline => Some(Input::Offline),
+            InputKind::Online => Some(Input::Online),
+            InputKind::Wake => Some(Input::Wake),
+            InputKind::Refreshed => read_refreshed(fields),
+            InputKind::Call => return start_call(engine, fields, now, out),
+            InputKind::Abort => {
+                if let Some(call) = fields.uint() {
+                    engine.abort_call(CallId(call), now);
+                }
+                return;
+            }
+            InputKind::Stop => return engine.stop(now),
+            InputKind::Timeout => return engine.handle_timeout(now),
+        };
+        if let Some(input) = input {
+            engine.handle_input(input, now);
+        }
+    }
+
+    fn init(&mut self, fields: &mut Fields, now: Instant) -> Result<(), Error> {
+        let unreadable = || Error::InvalidToken {
+            reason: "the driver's start input does not read".to_owned(),
+        };
+        let start = read_start(fields).ok_or_else(unreadable)?;
+        let engine = Engine::new(
+            start.options,
+            start.client_id,
+            start.seed,
+            start.token,
+            start.claims,
+            start.last_event_id,
+            now,
+        )?;
+        self.engine = Some(engine);
+        Ok(())
+    }
+
+    /// Writes every pending output, then the timer.
+    fn drain(&mut self, out: &mut Out) {
+        let Some(engine) = self.engine.as_mut() else {
+            out.op(OutputOp::Timer).int(-1).close();
+            return;
+        };
+        while let Some(output) = engine.poll_output() {
+            write_output(out, output);
+        }
+        let deadline = engine
+            .poll_timeout()
+            .map_or(-1, |at| ceil_millis(at.elapsed()));
+        out.op(OutputOp::Timer).int(deadline).close();
+    }
+}
+
+/// Everything `Init` carries.
+struct Start {
+    options: EngineOptions,
+    client_id: String,
+    seed: u64,
+    token: String,
+    claims: TokenClaims,
+    last_event_id: Option<String>,
+}
+
+fn millis(value: f64) -> Duration {
+    Duration::from_millis(value as u64)
+}
+
+/// Sets `slot` from `value` unless it is NaN (the default stays).
+fn set<T>(slot: &mut T, value: f64, convert: impl FnOnce(f64) -> T) {
+    if !value.is_nan() {
+        *slot = convert(value);
+    }
+}
+
+fn set_duration(slot: &mut Duration, value: f64) {
+    set(slot, value, millis);
+}
+
+/// Like [`set`], and a negative `value` turns the option off.
+fn set_optional<T>(slot: &mut Option<T>, value: f64, convert: impl FnOnce(f64) -> T) {
+    if value < 0.0 {
+        *slot = None;
+    } else {
+        set(slot, value, |n| Some(convert(n)));
+    }
+}
+
+/// Reads the options: NaN (what JS's `Float64Array` makes of `undefined`) keeps the engine's
+/// default, so the defaults live in one place ([`EngineOptions::default`]); for options that
+/// can be off, a negative number turns them off.
+fn read_start(fields: &mut Fields) -> Option<Start> {
+    let seed_low = fields.uint()? & 0xffff_ffff;
+    let seed_high = fields.uint()? & 0xffff_ffff;
+    let iat = fields.num()?;
+    let exp = fields.num()?;
+    let tag_count = fields.optional()?;
+    let rpc_count = fields.optional()?;
+    let has_last_event_id = fields.num()? > 0.0;
+    let mut options = EngineOptions::default();
+    set_duration(&mut options.connect_timeout, fields.num()?);
+    set_duration(&mut options.stable_after, fields.num()?);
+    set_optional(&mut options.max_reconnect_attempts, fields.num()?, |n| {
+        n as u32
+    });
+    set(&mut options.auth_failure_threshold, fields.num()?, |n| {
+        n as u32
+    });
+    let liveness_idle = fields.num()?;
+    let liveness_timeout = fields.num()?;
+    if liveness_idle < 0.0 {
+        options.liveness = None;
+    } else if let Some(liveness) = options.liveness.as_mut() {
+        set_duration(&mut liveness.idle, liveness_idle);
+        set_duration(&mut liveness.timeout, liveness_timeout);
+    }
+    set_optional(&mut options.refresh_before_expire, fields.num()?, millis);
+    set_duration(&mut options.refresh_retry_delay, fields.num()?);
+    set(&mut options.dedup_capacity, fields.num()?, |n| n as usize);
+    set(&mut options.max_frame_bytes, fields.num()?, |n| n as usize);
+    set_duration(&mut options.backoff.initial, fields.num()?);
+    set_duration(&mut options.backoff.max, fields.num()?);
+    set(&mut options.backoff.factor, fields.num()?, |n| n);
+    let client_id = fields.string()?.to_owned();
+    let token = fields.string()?.to_owned();
+    let chn = fields.string()?.to_owned();
+    let last_event_id = if has_last_event_id {
+        Some(fields.string()?.to_owned())
+    } else {
+        None
+    };
+    let claims = read_claims(fields, chn, tag_count, rpc_count, iat, exp)?;
+    Some(Start {
+        options,
+        client_id,
+        seed: (seed_high << 32) | seed_low,
+        token,
+        claims,
+        last_event_id,
+    })
+}
+
+fn read_claims(
+    fields: &mut Fields,
+    chn: String,
+    tag_count: Option<f64>,
+    rpc_count: Option<f64>,
+    iat: f64,
+    exp: f64,
+) -> Option<TokenClaims> {
+    let tags = match tag_count {
+        Some(count) => Some(fields.strings(count as u64)?),
+        None => None,
+    };
+    let rpc = match rpc_count {
+        Some(count) => Some(fields.strings(count as u64)?),
+        None => None,
+    };
+    Some(TokenClaims {
+        chn,
+        tags,
+        rpc,
+        iat,
+        exp,
+    })
+}
+
+fn read_closed(fields: &mut Fields) -> Option<Input> {
+    let socket = SocketId(fields.uint()?);
+    let code = fields.num()? as u16;
+    let reason = fields.string()?.to_owned();
+    Some(Input::SocketClosed {
+        socket,
+        code,
+        reason,
+    })
+}
+
+fn read_refreshed(fields: &mut Fields) -> Option<Input> {
+    if fields.num()? <= 0.0 {
+        let reason = fields.string()?.to_owned();
+        return Some(Input::Refreshed(Err(reason)));
+    }
+    let iat = fields.num()?;
+    let exp = fields.num()?;
+    let tag_count = fields.optional()?;
+    let rpc_count = fields.optional()?;
+    let token = fields.string()?.to_owned();
+    let chn = fields.string()?.to_owned();
+    let claims = read_claims(fields, chn, tag_count, rpc_count, iat, exp)?;
+    Some(Input::Refreshed(Ok((token, claims))))
+}
+
+/// Feeds a batch message by message; message `i` is payload `i`. The engine decides on each
+/// before the next, exactly as if they had come one by one.
+fn feed_frames(engine: &mut Engine, fields: &mut Fields, now: Instant) {
+    let (Some(socket), Some(count)) = (fields.uint(), fields.uint()) else {
+        return;
+    };
+    let socket = SocketId(socket);
+    for index in 0..count {
+        let handle = Payload(index as u32);
+        let Some(message) = read_message(fields, handle) else {
+            // The rest of the batch cannot be located any more.
+            return;
+        };
+        engine.handle_input(Input::SocketMessage { socket, message }, now);
+        if engine.is_ended() {
+            return;
+        }
+    }
+}
+
+fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming, Error>> {
+    let message = match fields.u32()? {
+        0 => {
+            let status = fields.num()? as u16;
+            let event_stream = fields.num()? > 0.0;
+            let has_body = fields.num()? > 0.0;
+            let id = fields.string()?.to_owned();
+            Ok(Incoming::Response {
+                id,
+                status,
+                event_stream,
+                has_body,
+                payload: handle,
+            })
+        }
+        1 => {
+            let kind = match fields.u32()? {
+                0 => EventKind::Message,
+                1 => EventKind::Error,
+                _ => EventKind::Done,
+            };
+            let retry_ms = fields.optional()?.map(|ms| ms as u64);
+            let id = fields.string()?.to_owned();
+            let event_id = fields.optional_string()?.map(str::to_owned);
+            Ok(Incoming::Event {
+                id,
+                kind,
+                event_id,
+                retry_ms,
+                data: handle,
+            })
+        }
+        2 => Ok(Incoming::Abort {
+            id: fields.string()?.to_owned(),
+        }),
+        _ => {
+            let why = fields.u32()?;
+            let a = fields.uint()?;
+            let b = fields.uint()?;
+            Err(match why {
+                1 => Error::UnknownMessageType(a),
+                2 => Error::FrameTooLarge {
+                    size: a as usize,
+                    limit: b as usize,
+                },
+                _ => Error::MalformedMessage {
+                    reason: "not a peer message".to_owned(),
+                },
+            })
+        }
+    };
+    Some(message)
+}
+
+fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut Out) {
+    let Some(request) = read_call(fields) else {
+        let error = Error::InvalidCall {
+            reason: "the driver's call input does not read".to_owned(),
+        };
+        out.op(OutputOp::CallRefused);
+        write_error(out, &error);
+        out.close();
+        return;
+    };
+    match engine.call(request, now) {
+        Ok(call) => {
+            out.op(OutputOp::CallStarted).uint(call.0).close();
+        }
+        Err(error) => {
+            out.op(OutputOp::CallRefused);
+            write_error(out, &error);
+            out.close();
+        }
+    }
+}
+
+fn read_call(fields: &mut Fields) -> Option<CallRequest> {
+    let retries = fields.u32()?;
+    let retry_delay = millis(fields.num()?);
+    let segments = fields.uint()?;
+    let path = fields.strings(segments)?;
+    let body = fields.string()?.to_owned();
+    Some(CallRequest {
+        path,
+        body,
+        retries,
+        retry_delay,
+    })
+}
+
+fn ceil_millis(duration: Duration) -> i64 {
+    let millis = duration.as_millis();
+    let ceil = if duration.subsec_nanos() % 1_000_000 == 0 {
+        millis
+    } else {
+        millis + 1
+    };
+    i64::try_from(ceil).unwrap_or(i64::MAX)
+}
+
+fn duration_millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn write_output(out: &mut Out, output: Output) {
+    match output {
+        Output::OpenSocket { socket, token, .. } => {
+            out.op(OutputOp::Open).uint(socket.0).str(&token);
+        }
+        Output::Send { socket, text } => {
+            out.op(OutputOp::Send).uint(socket.0).str(&text);
+        }
+        Output::CloseSocket {
+            socket,
+            code,
+            reason,
+        } => {
+            out.op(OutputOp::Close)
+                .uint(socket.0)
+                .uint(u64::from(code))
+                .str(&reason);
+        }
+        Output::Event { id, payload } => {
+            out.op(OutputOp::Event)
+                .uint(u64::from(payload.0))
+                .opt_str(id.as_deref());
+        }
+        Output::State(state) => write_state(out, &state),
+        Output::Resumed { last_event_id } => {
+            out.op(OutputOp::Resumed).str(&last_event_id);
+        }
+        Output::PossibleGap => {
+            out.op(OutputOp::Gap);
+        }
+        Output::RefreshToken => {
+            out.op(OutputOp::Refresh);
+        }
+        Output::RefreshFailed { reason, retry_in } => {
+            out.op(OutputOp::RefreshFailed)
+                .str(&reason)
+                .uint(duration_millis(retry_in));
+        }
+        Output::TokenUpdated { token, .. } => {
+            out.op(OutputOp::Token).str(&token);
+        }
+        Output::FrameIgnored { reason } => {
+            out.op(OutputOp::Ignored);
+            write_error(out, &reason);
+        }
+        Output::CallSettled { call, result } => match result {
+            Ok(answer) => {
+                out.op(OutputOp::CallOk)
+                    .uint(call.0)
+                    .uint(u64::from(answer.0));
+            }
+            Err(error) => {
+                out.op(OutputOp::CallErr).uint(call.0);
+                write_error(out, &error);
+            }
+        },
+        Output::Ended(result) => {
+            out.op(OutputOp::Ended);
+            match result {
+                Ok(()) => {
+                    out.null();
+                }
+                Err(error) => write_error(out, &error),
+            }
+        }
+    }
+    out.close();
+}
+
+fn write_state(out: &mut Out, state: &ConnectionState) {
+    out.op(OutputOp::State);
+    match state {
+        ConnectionState::Connecting { attempt } => {
+            out.uint(0)
+                .uint(u64::from(*attempt))
+                .uint(0)
+                .uint(0)
+                .str("");
+        }
+        ConnectionState::Open => {
+            out.uint(1).uint(0).uint(0).uint(0).str("");
+        }
+        ConnectionState::Reconnecting {
+            attempt,
+            delay,
+            code,
+            reason,
+        } => {
+            out.uint(2)
+                .uint(u64::from(*attempt))
+                .uint(duration_millis(*delay))
+                .uint(u64::from(*code))
+                .str(reason);
+        }
+        ConnectionState::Offline => {
+            out.uint(3).uint(0).uint(0).uint(0).str("");
+        }
+        ConnectionState::Refreshing => {
+            out.uint(4).uint(0).uint(0).uint(0).str("");
+        }
+        ConnectionState::Closed { code, reason } => {
+            out.uint(5)
+                .uint(0)
+                .uint(0)
+                .uint(u64::from(*code))
+                .str(reason);
+        }
+    }
+}
+
+/// `[CODE, ...data]`: the stable code and the few values a message needs; JS words it.
+fn write_error(out: &mut Out, error: &Error) {
+    out.open().str(error.code());
+    match error {
+        Error::TokenExpired { exp, now } => {
+            out.int((exp * 1000.0).round() as i64)
+                .int((now * 1000.0).round() as i64);
+        }
+        Error::ConnectionClosed { code, reason } => {
+            out.uint(u64::from(*code)).str(reason);
+        }
+        Error::Rejected { status, body } => {
+            out.uint(u64::from(*status))
+                .int(body.map_or(-1, |handle| i64::from(handle.0)));
+        }
+        Error::RpcNotAllowed { method } => {
+            out.str(method);
+        }
+        Error::FrameTooLarge { size, limit } => {
+            out.uint(*size as u64).uint(*limit as u64);
+        }
+        Error::UnknownMessageType(kind) => {
+            out.uint(*kind);
+        }
+        Error::MalformedMessage { reason }
+        | Error::UnexpectedResponse { reason }
+        | Error::InvalidCall { reason }
+        | Error::InvalidToken { reason } => {
+            out.str(reason);
+        }
+        _ => {}
+    }
+    out.close();
+}

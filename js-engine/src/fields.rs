@@ -1,0 +1,110 @@
+//! Reading one input: its numbers in order, and its string fields cut from one text by the
+//! lengths JS gave (UTF-16 code units, what `String.prototype.length` counts).
+//!
+//! JS is our own code, but a mismatch must still never panic the module (a panic aborts every
+//! iterator on the page): every read is checked and a short input reads as `None`.
+
+/// A cursor over an input's numbers and text.
+pub(crate) struct Fields<'a> {
+    nums: &'a [f64],
+    at: usize,
+    text: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(nums: &'a [f64], text: &'a str) -> Self {
+        Fields { nums, at: 0, text }
+    }
+
+    /// The next number.
+    pub(crate) fn num(&mut self) -> Option<f64> {
+        let value = *self.nums.get(self.at)?;
+        self.at += 1;
+        Some(value)
+    }
+
+    /// The next number as a non-negative integer (`as` saturates; NaN reads as 0).
+    pub(crate) fn uint(&mut self) -> Option<u64> {
+        self.num().map(|n| n as u64)
+    }
+
+    /// The next number as a `u32` (saturating).
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        self.num().map(|n| n as u32)
+    }
+
+    /// The next number where a negative one means "none".
+    pub(crate) fn optional(&mut self) -> Option<Option<f64>> {
+        self.num().map(|n| (n >= 0.0).then_some(n))
+    }
+
+    /// The next string field: the next number is its length in UTF-16 code units.
+    pub(crate) fn string(&mut self) -> Option<&'a str> {
+        let units = self.uint()?;
+        self.take(units)
+    }
+
+    /// The next string field when the next number (its length) is not negative.
+    pub(crate) fn optional_string(&mut self) -> Option<Option<&'a str>> {
+        match self.optional()? {
+            None => Some(None),
+            Some(units) => self.take(units as u64).map(Some),
+        }
+    }
+
+    /// `count` string fields (each length read from the numbers).
+    pub(crate) fn strings(&mut self, count: u64) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for _ in 0..count {
+            out.push(self.string()?.to_owned());
+        }
+        Some(out)
+    }
+
+    /// Cuts the next `units` UTF-16 code units off the text.
+    fn take(&mut self, units: u64) -> Option<&'a str> {
+        let mut counted = 0u64;
+        let mut end = 0usize;
+        for (index, ch) in self.text.char_indices() {
+            if counted >= units {
+                break;
+            }
+            counted += ch.len_utf16() as u64;
+            end = index + ch.len_utf8();
+        }
+        if counted != units {
+            return None;
+        }
+        let (field, rest) = self.text.split_at_checked(end)?;
+        self.text = rest;
+        Some(field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_fields_by_utf16_length() {
+        // "é" is one unit, "😀" two, "a" one.
+        let text = "é😀aok";
+        let mut fields = Fields::new(&[1.0, 2.0, 1.0, 2.0], text);
+        assert_eq!(fields.string(), Some("é"));
+        assert_eq!(fields.string(), Some("😀"));
+        assert_eq!(fields.string(), Some("a"));
+        assert_eq!(fields.string(), Some("ok"));
+        assert_eq!(fields.num(), None);
+    }
+
+    #[test]
+    fn short_or_split_input_reads_as_none() {
+        assert_eq!(Fields::new(&[5.0], "abc").string(), None);
+        // One unit of a two-unit character cannot be cut off.
+        assert_eq!(Fields::new(&[1.0], "😀").string(), None);
+        assert_eq!(Fields::new(&[], "abc").num(), None);
+        assert_eq!(Fields::new(&[f64::NAN], "").uint(), Some(0));
+        assert_eq!(Fields::new(&[-1.0], "x").optional_string(), Some(None));
+        assert_eq!(Fields::new(&[0.0], "x").optional_string(), Some(Some("")));
+    }
+}
