@@ -12,7 +12,7 @@ export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 /** The repository root. */
 export const REPO_ROOT = resolve(BENCH_DIR, '..')
 
-const PACKAGE_FILES = ['index.js', 'rich-json.js', 'durable_iterator_wasm.js', 'durable_iterator_wasm_bg.wasm']
+const PACKAGE_FILES = ['index.js', 'durable_iterator_wasm_bg.wasm']
 
 /** Builds the site from `pkgDir`; returns its path and a `remove()`. */
 export async function buildSite(pkgDir) {

@@ -84,7 +84,7 @@ export function importMap(pkgDir = packageDir()) {
 }
 
 /** Files the package must have for the pages to load it. */
-const PACKAGE_FILES = ['index.js', 'orpc.js', 'rich-json.js', 'durable_iterator_wasm.js', 'durable_iterator_wasm_bg.wasm']
+const PACKAGE_FILES = ['index.js', 'orpc.js', 'durable_iterator_wasm_bg.wasm']
 
 /**
  * Creates the site directory; returns its path and a `remove()`. The package is copied, not

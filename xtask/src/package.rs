@@ -31,6 +31,19 @@ const VERSION_PLACEHOLDER: &str = "{{version}}";
 const OUT_NAME: &str = "durable_iterator_wasm";
 /// The wasm file inside `pkg/`.
 const WASM_FILE: &str = "durable_iterator_wasm_bg.wasm";
+/// The crate whose wasm the package ships (the engine behind one entry point) and its lib name.
+const ENGINE_CRATE: &str = "durable-iterator-js-engine";
+const ENGINE_LIB: &str = "durable_iterator_js_engine";
+/// The package's JS entry points (in `js/`, bundled into `pkg/` under the same names).
+const ENTRY_POINTS: &[&str] = &["index.js", "orpc.js"];
+/// The socket worker's program (shared with the Rust API's driver) and the module that carries
+/// it in the package.
+const WORKER_PROGRAM: &str = "src/socket_worker.js";
+const WORKER_MODULE: &str = "socket-worker-program.js";
+/// The npm tools of the package build (esbuild, binaryen).
+pub const TOOLS_DIR: &str = "xtask/npm";
+/// The most the shipped wasm and JS may weigh together, gzip -9 (issue 11's target).
+pub const SIZE_BUDGET_GZIP: u64 = 25_000;
 /// Cargo profile for the package: opt-level "z", LTO, one codegen unit (see Cargo.toml).
 const PROFILE: &str = "wasm-release";
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -70,27 +83,30 @@ fn build(ctx: &Ctx, pkg: &Path, version: &str) -> Result {
         "--target",
         TARGET,
         "-p",
-        "durable-iterator-wasm",
+        ENGINE_CRATE,
     ]))?;
     let wasm = ctx
         .target
         .join(TARGET)
         .join(PROFILE)
-        .join(format!("{OUT_NAME}.wasm"));
+        .join(format!("{ENGINE_LIB}.wasm"));
 
     // Start empty so a file removed from js/ or the template does not linger in the package.
-    if pkg.exists() {
-        fs::remove_dir_all(pkg)
-            .map_err(|e| Error(format!("cannot remove the old {}: {e}", pkg.display())))?;
+    let stage = ctx.target.join("pkg-stage");
+    for dir in [pkg, stage.as_path()] {
+        if dir.exists() {
+            fs::remove_dir_all(dir)
+                .map_err(|e| Error(format!("cannot remove the old {}: {e}", dir.display())))?;
+        }
+        fs::create_dir_all(dir)?;
     }
-    fs::create_dir_all(pkg)?;
 
-    // The default module path (`new URL('<name>_bg.wasm', import.meta.url)`) stays: browsers
-    // and bundlers resolve the wasm file from it; the glue reads the file itself on Node.
-    // Names and producers sections only cost bytes in a published package.
+    // The glue goes to the staging directory, where esbuild bundles it with js/. The default
+    // module path (`new URL('<name>_bg.wasm', import.meta.url)`) stays: browsers and bundlers
+    // resolve the wasm file from it. Names and producers sections only cost bytes.
     run(Command::new("wasm-bindgen")
         .args(["--target", "web", "--out-dir"])
-        .arg(pkg)
+        .arg(&stage)
         .args([
             "--out-name",
             OUT_NAME,
@@ -99,28 +115,79 @@ fn build(ctx: &Ctx, pkg: &Path, version: &str) -> Result {
             "--remove-producers-section",
         ])
         .arg(&wasm))?;
+    let staged_wasm = stage.join(WASM_FILE);
+    optimize_wasm(&ctx.root, &staged_wasm)?;
+    fs::copy(&staged_wasm, pkg.join(WASM_FILE))?;
 
-    optimize_wasm(&pkg.join(WASM_FILE))?;
-    copy_js(&ctx.root.join("js"), pkg)?;
+    copy_js(&ctx.root.join("js"), &stage, pkg)?;
+    bundle_js(&ctx.root, &stage, pkg)?;
     copy_template(&ctx.root.join(TEMPLATE_DIR), pkg, version)?;
     Ok(())
 }
 
-/// Runs `wasm-opt -Oz` on the module when binaryen is installed and keeps the result when
-/// Node compiles it and it is not larger once gzipped (what a page downloads): on this crate
-/// wasm-opt trims the raw size but can leave the gzip size a little larger. Debian 12's
-/// binaryen (108) predates the reference-types instructions that wasm-bindgen emits and cannot
-/// read the module at all; then the wasm-bindgen output ships as it is, with a note.
-fn optimize_wasm(wasm: &Path) -> Result {
-    if which("wasm-opt").is_none() {
+/// esbuild from `xtask/npm/` (installed with the other npm packages).
+fn esbuild(root: &Path) -> Result<PathBuf> {
+    let bin = root.join(TOOLS_DIR).join("node_modules/.bin/esbuild");
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        fail(format!(
+            "{} is missing: run `npm ci` in {TOOLS_DIR}/ (or `cargo xtask package` without \
+             --skip-install)",
+            bin.display()
+        ))
+    }
+}
+
+/// Bundles and minifies each entry point (with source maps) into `pkg/`: `index.js` carries
+/// the wasm glue, rich JSON and the driver; the other entries import `./index.js` at run time,
+/// so a page that loads both loads the engine once.
+fn bundle_js(root: &Path, stage: &Path, pkg: &Path) -> Result {
+    let esbuild = esbuild(root)?;
+    for entry in ENTRY_POINTS {
+        let mut command = Command::new(&esbuild);
+        command
+            .arg(stage.join(entry))
+            .args([
+                "--bundle",
+                "--format=esm",
+                "--minify",
+                "--sourcemap",
+                "--sources-content=true",
+                "--legal-comments=none",
+                "--target=es2022",
+                "--log-level=warning",
+            ])
+            .arg(format!("--outfile={}", pkg.join(entry).display()));
+        if *entry != "index.js" {
+            command.arg("--external:./index.js");
+        }
+        run(&mut command)?;
+    }
+    println!("    bundled and minified: {}", ENTRY_POINTS.join(" "));
+    Ok(())
+}
+
+/// Runs `wasm-opt -Oz` on the module and keeps the result when Node compiles it and it is not
+/// larger once gzipped (what a page downloads). The wasm-opt of binaryen's npm package (in
+/// `xtask/npm/`) comes first: Debian 12's binaryen (108) predates the reference-types
+/// instructions wasm-bindgen emits and cannot read the module; then the wasm-bindgen output
+/// ships as it is, with a note.
+fn optimize_wasm(root: &Path, wasm: &Path) -> Result {
+    let npm_wasm_opt = root.join(TOOLS_DIR).join("node_modules/.bin/wasm-opt");
+    let wasm_opt_bin = if npm_wasm_opt.is_file() {
+        npm_wasm_opt
+    } else if let Some(system) = which("wasm-opt") {
+        system
+    } else {
         println!(
-            "note: wasm-opt (Debian package binaryen) is not on PATH; the wasm file is not \
-             optimised further (install binaryen, or run without --skip-install)"
+            "note: wasm-opt is not installed ({TOOLS_DIR}/ npm packages, or Debian's binaryen); \
+             the wasm file is not optimised further"
         );
         return Ok(());
-    }
+    };
     let optimized = wasm.with_extension("opt.wasm");
-    let mut wasm_opt = Command::new("wasm-opt");
+    let mut wasm_opt = Command::new(&wasm_opt_bin);
     wasm_opt
         .arg("-Oz")
         .args(WASM_FEATURES)
@@ -129,7 +196,7 @@ fn optimize_wasm(wasm: &Path) -> Result {
         .arg(&optimized);
     if run(&mut wasm_opt).is_err() {
         let _ = fs::remove_file(&optimized);
-        let version = cmd::probe(Command::new("wasm-opt").arg("--version"))
+        let version = cmd::probe(Command::new(&wasm_opt_bin).arg("--version"))
             .unwrap_or_else(|| "wasm-opt of unknown version".into());
         println!(
             "note: {version} cannot read this module (its error is above; binaryen 108, \
@@ -162,27 +229,42 @@ fn optimize_wasm(wasm: &Path) -> Result {
     Ok(())
 }
 
-/// Copies `js/*.js` and `js/*.d.ts` (not subdirectories such as js/test/) into `pkg/`.
-fn copy_js(js: &Path, pkg: &Path) -> Result {
+/// Copies `js/*.js` into the staging directory (esbuild bundles them from there) and
+/// `js/*.d.ts` into `pkg/`; also stages the socket worker's program as a module
+/// (`socket-worker-program.js`, default export: its source text), so the package and the Rust
+/// API run the one program in `src/socket_worker.js`.
+fn copy_js(js: &Path, stage: &Path, pkg: &Path) -> Result {
     let mut copied = Vec::new();
     for (name, path) in files_in(js)? {
-        if !(name.ends_with(".js") || name.ends_with(".d.ts")) {
+        let dest = if name.ends_with(".d.ts") {
+            pkg.join(&name)
+        } else if name.ends_with(".js") {
+            stage.join(&name)
+        } else {
             println!("note: js/{name} is not shipped (only *.js and *.d.ts are)");
             continue;
-        }
-        if name.starts_with(OUT_NAME) {
+        };
+        if name.starts_with(OUT_NAME) || name == WORKER_MODULE {
             return fail(format!(
-                "js/{name} would overwrite the wasm-bindgen output in {PKG_DIR}/; rename it"
+                "js/{name} would overwrite a generated file of the package build; rename it"
             ));
         }
-        fs::copy(&path, pkg.join(&name))?;
+        fs::copy(&path, dest)?;
         copied.push(name);
     }
-    if copied.is_empty() {
-        println!("note: js/ has no *.js or *.d.ts files; the package has only the wasm glue");
-    } else {
-        println!("    copied from js/: {}", copied.join(" "));
+    if !copied.iter().any(|name| name == "index.js") {
+        return fail("js/index.js, the package's entry point, is missing");
     }
+    println!("    staged from js/: {}", copied.join(" "));
+    let program = fs::read_to_string(js.join("..").join(WORKER_PROGRAM))
+        .map_err(|e| Error(format!("cannot read {WORKER_PROGRAM}: {e}")))?;
+    fs::write(
+        stage.join(WORKER_MODULE),
+        format!(
+            "// Generated from {WORKER_PROGRAM} by `cargo xtask package`.\nexport default {}\n",
+            json::quote(&program)
+        ),
+    )?;
     Ok(())
 }
 
@@ -284,6 +366,7 @@ fn print_sizes(pkg: &Path) -> Result {
         } else if name.ends_with(".d.ts") {
             &mut types
         } else if name.ends_with(".js") {
+            // Source maps (`.js.map`) are not loaded by a page and do not count.
             &mut js
         } else {
             continue;
@@ -323,6 +406,22 @@ fn print_sizes(pkg: &Path) -> Result {
     }
     println!(
         "package-size wasm_raw={wasm_raw} wasm_gzip={wasm_gzip} js_raw={js_raw} js_gzip={js_gzip}"
+    );
+    check_budget(wasm_gzip + js_gzip)
+}
+
+/// Fails the build when what a page loads outgrows [`SIZE_BUDGET_GZIP`]: size is a figure
+/// of the product, checked on every build like a test (gzip -9 is deterministic).
+fn check_budget(total_gzip: u64) -> Result {
+    if total_gzip > SIZE_BUDGET_GZIP {
+        return fail(format!(
+            "the package is {total_gzip} bytes gzipped (wasm + js), over its budget of \
+             {SIZE_BUDGET_GZIP}: find what grew (the table above) before raising the budget"
+        ));
+    }
+    println!(
+        "    within the size budget: {total_gzip} of {SIZE_BUDGET_GZIP} bytes gzipped ({} to spare)",
+        SIZE_BUDGET_GZIP - total_gzip
     );
     Ok(())
 }
@@ -368,6 +467,12 @@ mod tests {
             version.as_ref().is_ok_and(|v| v.split('.').count() == 3),
             "{version:?}"
         );
+    }
+
+    #[test]
+    fn the_budget_fails_only_above_it() {
+        assert!(check_budget(SIZE_BUDGET_GZIP).is_ok());
+        assert!(check_budget(SIZE_BUDGET_GZIP + 1).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::{
     process::Command,
 };
 
-use super::{json::Json, WASM_FILE};
+use super::json::Json;
 use crate::{
     cmd::{self, fail, run, which, Error, Result},
     steps::Ctx,
@@ -214,21 +214,19 @@ fn check_entry_points(manifest: &Json, packed: &BTreeSet<String>) -> Result {
     }
 }
 
-/// Instantiates the shipped wasm with the shipped wasm-bindgen glue in Node: every import the
-/// module declares must be provided, and wasm-opt must not have produced something invalid.
+/// Loads the shipped wasm through the shipped entry point in Node (`initialize()` reads the
+/// file and instantiates it with the bundled glue): every import the module declares must be
+/// provided, and wasm-opt must not have produced something invalid.
 fn check_wasm_instantiates(pkg: &Path) -> Result {
     const SCRIPT: &str = "\
-        import { readFileSync } from 'node:fs';\n\
         import { pathToFileURL } from 'node:url';\n\
-        const [glue, wasm] = process.argv.slice(1);\n\
-        const { default: init } = await import(pathToFileURL(glue).href);\n\
-        const exports = await init({ module_or_path: readFileSync(wasm) });\n\
+        const { initialize } = await import(pathToFileURL(process.argv[1]).href);\n\
+        const exports = await initialize();\n\
         if (!(exports.memory instanceof WebAssembly.Memory)) throw new Error('no memory export');\n\
-        console.log(`    the wasm instantiates with its glue in Node ${process.version}`);";
+        console.log(`    the wasm instantiates through index.js in Node ${process.version}`);";
     run(Command::new("node")
         .args(["--input-type=module", "-e", SCRIPT])
-        .arg(pkg.join(format!("{}.js", super::OUT_NAME)))
-        .arg(pkg.join(WASM_FILE)))
+        .arg(pkg.join("index.js")))
 }
 
 /// Packs the package for real, installs the tarball into `tests-package/` (`--no-save`: its

@@ -275,6 +275,28 @@ impl Parser<'_> {
     }
 }
 
+/// `text` as a JSON string literal (also a valid JavaScript string literal: U+2028 and U+2029
+/// are escaped too, which older JavaScript engines require).
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ch if u32::from(ch) < 0x20 || ch == '\u{2028}' || ch == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(ch)));
+            }
+            ch => out.push(ch),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,5 +358,11 @@ mod tests {
     fn refuses_absurd_nesting_without_overflowing() {
         let deep = "[".repeat(10_000);
         assert!(Json::parse(&deep).is_err());
+    }
+
+    #[test]
+    fn quote_round_trips_through_the_parser() {
+        let text = "a \"quoted\" \\ line\nnext\ttab \u{1} \u{2028} é";
+        assert_eq!(Json::parse(&quote(text)), Ok(Json::String(text.to_owned())));
     }
 }
