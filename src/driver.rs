@@ -12,8 +12,8 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use durable_iterator_protocol::client::{
-    upgrade_url, CallId, CallRequest, Engine, EngineOptions, Event, Input, Instant, Output,
-    SocketId,
+    upgrade_url, CallId, CallRequest, CodecEngine, CodecOutput, EngineOptions, Event, Input,
+    Instant, Output, SocketId,
 };
 use durable_iterator_protocol::{Frame, RawJson, TokenPayload};
 use futures_channel::{mpsc, oneshot};
@@ -63,7 +63,7 @@ pub struct Driver {
 }
 
 struct Inner {
-    engine: Engine,
+    engine: CodecEngine,
     socket: Option<(SocketId, BrowserSocket)>,
     timer: Option<(Instant, Timeout)>,
     page: Option<PageSignals>,
@@ -85,7 +85,7 @@ impl Driver {
             None => clock::random_client_id()
                 .map_err(|e| Error::Network(format!("crypto.randomUUID failed: {e:?}")))?,
         };
-        let engine = Engine::new(
+        let engine = CodecEngine::new(
             options,
             client_id,
             clock::jitter_seed(),
@@ -141,6 +141,24 @@ impl Driver {
         self.pump();
     }
 
+    /// Feeds a frame the socket received.
+    fn frame(&self, socket: SocketId, frame: Frame) {
+        self.inner
+            .borrow_mut()
+            .engine
+            .handle_frame(socket, &frame, clock::now());
+        self.pump();
+    }
+
+    /// Feeds the token source's answer.
+    fn refreshed(&self, result: Result<String, String>) {
+        self.inner
+            .borrow_mut()
+            .engine
+            .handle_refreshed(result, clock::now());
+        self.pump();
+    }
+
     /// Starts an RPC call; the receiver settles with the answer body or the error.
     pub fn call(
         &self,
@@ -173,27 +191,21 @@ impl Driver {
     }
 
     /// Reads engine state without changing it.
-    pub fn with_engine<R>(&self, read: impl FnOnce(&Engine) -> R) -> R {
+    pub fn with_engine<R>(&self, read: impl FnOnce(&CodecEngine) -> R) -> R {
         read(&self.inner.borrow().engine)
     }
 
     fn on_socket_event(&self, event: SocketEvent) {
-        self.input(match event {
-            SocketEvent::Opened(socket) => Input::SocketOpened { socket },
-            SocketEvent::Text(socket, text) => Input::SocketFrame {
-                socket,
-                frame: Frame::Text(text),
-            },
-            SocketEvent::Binary(socket, bytes) => Input::SocketFrame {
-                socket,
-                frame: Frame::Binary(bytes),
-            },
-            SocketEvent::Closed(socket, code, reason) => Input::SocketClosed {
+        match event {
+            SocketEvent::Opened(socket) => self.input(Input::SocketOpened { socket }),
+            SocketEvent::Text(socket, text) => self.frame(socket, Frame::Text(text)),
+            SocketEvent::Binary(socket, bytes) => self.frame(socket, Frame::Binary(bytes)),
+            SocketEvent::Closed(socket, code, reason) => self.input(Input::SocketClosed {
                 socket,
                 code,
                 reason,
-            },
-        });
+            }),
+        }
     }
 
     fn on_timer(&self) {
@@ -223,13 +235,28 @@ impl Driver {
         self.pumping.set(false);
     }
 
-    fn act(&self, output: Output) {
-        match output {
-            Output::OpenSocket {
+    fn act(&self, output: CodecOutput) {
+        let output = match output {
+            CodecOutput::OpenSocket {
                 socket,
                 token,
                 payload,
-            } => self.open_socket(socket, &token, &payload),
+            } => return self.open_socket(socket, &token, &payload),
+            CodecOutput::Event(event) => {
+                let _ = self.inner.borrow().events.unbounded_send(Ok(event));
+                return;
+            }
+            CodecOutput::CallSettled { call, result } => {
+                let waiter = self.inner.borrow_mut().calls.remove(&call);
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(result.map_err(Error::from));
+                }
+                return;
+            }
+            CodecOutput::TokenUpdated { .. } => return self.notify(Notice::TokenUpdated),
+            CodecOutput::Other(output) => output,
+        };
+        match output {
             Output::Send { socket, text } => {
                 let inner = self.inner.borrow();
                 if let Some((current, open)) = &inner.socket {
@@ -256,16 +283,7 @@ impl Driver {
                     open.close(code, &reason);
                 }
             }
-            Output::Event(event) => {
-                let _ = self.inner.borrow().events.unbounded_send(Ok(event));
-            }
             Output::RefreshToken => self.refresh(),
-            Output::CallSettled { call, result } => {
-                let waiter = self.inner.borrow_mut().calls.remove(&call);
-                if let Some(waiter) = waiter {
-                    let _ = waiter.send(result.map_err(Error::from));
-                }
-            }
             Output::Ended(result) => self.end(result.map_err(Error::from)),
             // State changes, resumes, gaps, refresh failures, token updates.
             other => {
@@ -283,7 +301,7 @@ impl Driver {
                 (inner.config.url)(payload),
                 inner.config.websocket.clone(),
                 inner.config.off_main_thread,
-                inner.engine.client_id().to_owned(),
+                inner.engine.engine().client_id().to_owned(),
             )
         };
         let me = self.me.clone();
@@ -323,10 +341,10 @@ impl Driver {
     fn refresh(&self) {
         let refresh = self.inner.borrow().config.refresh.clone();
         let Some(refresh) = refresh else {
-            self.inner.borrow_mut().engine.handle_input(
-                Input::Refreshed(Err("no way to refresh the token".to_owned())),
-                clock::now(),
-            );
+            self.inner
+                .borrow_mut()
+                .engine
+                .handle_refreshed(Err("no way to refresh the token".to_owned()), clock::now());
             return;
         };
         let me = self.me.clone();
@@ -334,7 +352,7 @@ impl Driver {
         wasm_bindgen_futures::spawn_local(async move {
             let result = pending.await;
             if let Some(driver) = me.upgrade() {
-                driver.input(Input::Refreshed(result));
+                driver.refreshed(result);
             }
         });
     }

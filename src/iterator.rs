@@ -113,7 +113,8 @@ impl<T> DurableIterator<T> {
 
     /// The connection state now.
     pub fn state(&self) -> ConnectionState {
-        self.driver.with_engine(|engine| engine.state().clone())
+        self.driver
+            .with_engine(|engine| engine.engine().state().clone())
     }
 
     /// The id of the last event this stream yielded.
@@ -124,7 +125,7 @@ impl<T> DurableIterator<T> {
     /// The id this iterator's socket presents to the object (random, fixed for its life).
     pub fn client_id(&self) -> String {
         self.driver
-            .with_engine(|engine| engine.client_id().to_owned())
+            .with_engine(|engine| engine.engine().client_id().to_owned())
     }
 
     /// The payload of the token in use.
@@ -191,7 +192,7 @@ impl Rpc {
 
     async fn send<O: DeserializeOwned>(self, input: Option<RichBody>) -> Result<O, Error> {
         let request =
-            CallRequest::new(self.path, input).with_retries(self.retries, self.retry_delay);
+            CallRequest::with_input(self.path, input)?.with_retries(self.retries, self.retry_delay);
         typed_call(&*self.driver, request).await
     }
 }

@@ -132,7 +132,7 @@ impl WasmIterator {
         let started = (|| {
             let input = RichBody::from_json_str(body)?;
             let input = (input.json.is_some() || !input.meta.is_empty()).then_some(input);
-            let request = CallRequest::new(path, input)
+            let request = CallRequest::with_input(path, input)?
                 .with_retries(retries, millis(retry_delay_ms, Duration::from_secs(2)));
             self.driver.call(request)
         })();
@@ -173,7 +173,8 @@ impl WasmIterator {
 
     /// Whether the current token lets the iterator call `method`.
     pub fn allows(&self, method: &str) -> bool {
-        self.driver.with_engine(|engine| engine.allows_rpc(method))
+        self.driver
+            .with_engine(|engine| engine.engine().allows_rpc(method))
     }
 
     /// The methods the current token allows.
@@ -188,20 +189,21 @@ impl WasmIterator {
     #[wasm_bindgen(getter)]
     pub fn state(&self) -> String {
         self.driver
-            .with_engine(|engine| state_name(engine.state()).to_owned())
+            .with_engine(|engine| state_name(engine.engine().state()).to_owned())
     }
 
     /// The resume cursor: the id a resubscribe would send as `last-event-id`.
     #[wasm_bindgen(getter, js_name = lastEventId)]
     pub fn last_event_id(&self) -> Option<String> {
         self.driver
-            .with_engine(|engine| engine.last_event_id().map(str::to_owned))
+            .with_engine(|engine| engine.engine().last_event_id().map(str::to_owned))
     }
 
     /// The token in use.
     #[wasm_bindgen(getter)]
     pub fn token(&self) -> String {
-        self.driver.with_engine(|engine| engine.token().to_owned())
+        self.driver
+            .with_engine(|engine| engine.engine().token().to_owned())
     }
 
     /// The current token's payload as a plain object.
@@ -215,7 +217,7 @@ impl WasmIterator {
     #[wasm_bindgen(getter, js_name = clientId)]
     pub fn client_id(&self) -> String {
         self.driver
-            .with_engine(|engine| engine.client_id().to_owned())
+            .with_engine(|engine| engine.engine().client_id().to_owned())
     }
 }
 

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use durable_iterator_protocol::client::{
-    upgrade_url, CallId, CallRequest, ConnectionState, Engine, EngineOptions, Event, Input,
-    Instant, Output, SocketId,
+    upgrade_url, CallId, CallRequest, CodecEngine, CodecOutput, ConnectionState, EngineOptions,
+    Event, Input, Instant, Output, SocketId,
 };
 use durable_iterator_protocol::{RawJson, TokenPayload};
 use tokio::sync::{mpsc, oneshot};
@@ -140,7 +140,7 @@ pub(crate) fn start(
     let clock = Clock::start();
     let client_id = clock::random_client_id()?;
     let max_frame_bytes = options.max_frame_bytes;
-    let engine = Engine::new(
+    let engine = CodecEngine::new(
         options,
         client_id.clone(),
         clock::jitter_seed()?,
@@ -149,7 +149,7 @@ pub(crate) fn start(
         clock.now(),
     )?;
     let snapshot = Arc::new(Mutex::new(Snapshot {
-        state: engine.state().clone(),
+        state: engine.engine().state().clone(),
         payload: engine.token_payload().clone(),
     }));
     let (commands, command_receiver) = mpsc::unbounded_channel();
@@ -179,7 +179,7 @@ pub(crate) fn start(
 }
 
 struct Driver {
-    engine: Engine,
+    engine: CodecEngine,
     clock: Clock,
     config: DriverConfig,
     socket: Option<(SocketId, NativeSocket)>,
@@ -204,7 +204,7 @@ impl Driver {
         let mut armed: Option<Instant> = None;
         loop {
             self.pump();
-            if self.engine.is_ended() {
+            if self.engine.engine().is_ended() {
                 return;
             }
             // Re-arm only for an earlier deadline: the liveness deadline moves with every
@@ -228,7 +228,7 @@ impl Driver {
                 }
                 result = settle(refreshing), if refreshing.is_some() => {
                     self.refreshing = None;
-                    self.engine.handle_input(Input::Refreshed(result), self.clock.now());
+                    self.engine.handle_refreshed(result, self.clock.now());
                 }
                 Some(event) = socket_events.recv() => self.on_socket_event(event),
             }
@@ -261,16 +261,19 @@ impl Driver {
     }
 
     fn on_socket_event(&mut self, event: SocketEvent) {
+        let now = self.clock.now();
         let input = match event {
             SocketEvent::Opened(socket) => Input::SocketOpened { socket },
-            SocketEvent::Frame(socket, frame) => Input::SocketFrame { socket, frame },
+            SocketEvent::Frame(socket, frame) => {
+                return self.engine.handle_frame(socket, &frame, now);
+            }
             SocketEvent::Closed(socket, code, reason) => Input::SocketClosed {
                 socket,
                 code,
                 reason,
             },
         };
-        self.engine.handle_input(input, self.clock.now());
+        self.engine.handle_input(input, now);
     }
 
     /// Does what the engine's outputs say, until it has nothing more to say.
@@ -280,16 +283,16 @@ impl Driver {
         }
     }
 
-    fn act(&mut self, output: Output) {
-        match output {
-            Output::OpenSocket {
+    fn act(&mut self, output: CodecOutput) {
+        let output = match output {
+            CodecOutput::OpenSocket {
                 socket,
                 token,
                 payload,
             } => {
                 let url = upgrade_url(
                     &(self.config.url)(&payload),
-                    self.engine.client_id(),
+                    self.engine.engine().client_id(),
                     &token,
                 );
                 let open = NativeSocket::open(
@@ -300,7 +303,27 @@ impl Driver {
                 );
                 // Replacing drops the previous socket's handle, which closes it.
                 self.socket = Some((socket, open));
+                return;
             }
+            CodecOutput::Event(event) => {
+                // A dropped stream means a dropped iterator, whose stop is already queued.
+                let _ = self.events.send(Ok(event));
+                return;
+            }
+            CodecOutput::CallSettled { call, result } => {
+                if let Some((key, reply)) = self.calls.remove(&call) {
+                    self.keys.remove(&key);
+                    let _ = reply.send(result.map_err(Error::from));
+                }
+                return;
+            }
+            CodecOutput::TokenUpdated { payload, .. } => {
+                self.update(|s| s.payload = payload);
+                return self.notify(&Notice::TokenUpdated);
+            }
+            CodecOutput::Other(output) => output,
+        };
+        match output {
             Output::Send { socket, text } => {
                 if let Some((_, open)) = self.socket.as_ref().filter(|(id, _)| *id == socket) {
                     open.send_text(text);
@@ -317,23 +340,13 @@ impl Driver {
                     }
                 }
             }
-            Output::Event(event) => {
-                // A dropped stream means a dropped iterator, whose stop is already queued.
-                let _ = self.events.send(Ok(event));
-            }
             Output::RefreshToken => match &self.config.refresh {
                 Some(refresh) => self.refreshing = Some(refresh()),
-                None => self.engine.handle_input(
-                    Input::Refreshed(Err("no way to refresh the token".to_owned())),
+                None => self.engine.handle_refreshed(
+                    Err("no way to refresh the token".to_owned()),
                     self.clock.now(),
                 ),
             },
-            Output::CallSettled { call, result } => {
-                if let Some((key, reply)) = self.calls.remove(&call) {
-                    self.keys.remove(&key);
-                    let _ = reply.send(result.map_err(Error::from));
-                }
-            }
             Output::Ended(result) => {
                 if let Err(error) = result {
                     let _ = self.events.send(Err(error.into()));
@@ -342,19 +355,21 @@ impl Driver {
                 // settle any call left with `IteratorEnded`.
                 self.refreshing = None;
             }
-            other => self.notify(&other),
+            other => {
+                if let Output::State(state) = &other {
+                    self.update(|s| s.state = state.clone());
+                }
+                if let Some(notice) = Notice::of(&other) {
+                    self.notify(&notice);
+                }
+            }
         }
     }
 
-    /// Keeps the handles' snapshot current and tells the application.
-    fn notify(&self, output: &Output) {
-        match output {
-            Output::State(state) => self.update(|s| s.state = state.clone()),
-            Output::TokenUpdated { payload, .. } => self.update(|s| s.payload = payload.clone()),
-            _ => {}
-        }
-        if let (Some(listener), Some(notice)) = (&self.config.on_notice, Notice::of(output)) {
-            listener(&notice);
+    /// Tells the application.
+    fn notify(&self, notice: &Notice) {
+        if let Some(listener) = &self.config.on_notice {
+            listener(notice);
         }
     }
 

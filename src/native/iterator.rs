@@ -192,7 +192,7 @@ impl Rpc {
 
     async fn send<O: DeserializeOwned>(self, input: Option<RichBody>) -> Result<O, Error> {
         let request =
-            CallRequest::new(self.path, input).with_retries(self.retries, self.retry_delay);
+            CallRequest::with_input(self.path, input)?.with_retries(self.retries, self.retry_delay);
         typed_call(&self.handle, request).await
     }
 }
