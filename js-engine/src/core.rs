@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use durable_iterator_protocol::client::{
-    CallId, CallRequest, ConnectionState, Engine, EngineOptions, EventKind, Incoming, Input,
-    Instant, Output, Payload, SocketId, TokenClaims,
+    ceil_millis, CallId, CallRequest, ConnectionState, Engine, EngineOptions, EventKind, Incoming,
+    Input, Instant, Output, Payload, SocketId, TokenClaims,
 };
 use durable_iterator_protocol::Error;
 
@@ -112,9 +112,9 @@ impl Core {
         while let Some(output) = engine.poll_output() {
             write_output(out, output);
         }
-        let deadline = engine
-            .poll_timeout()
-            .map_or(-1, |at| ceil_millis(at.elapsed()));
+        let deadline = engine.poll_timeout().map_or(-1, |at| {
+            ceil_millis(at.elapsed()).min(i64::MAX as u64) as i64
+        });
         out.op(OutputOp::Timer).int(deadline).close();
     }
 }
@@ -368,20 +368,6 @@ fn read_call(fields: &mut Fields) -> Option<CallRequest> {
     })
 }
 
-fn ceil_millis(duration: Duration) -> i64 {
-    let millis = duration.as_millis();
-    let ceil = if duration.subsec_nanos() % 1_000_000 == 0 {
-        millis
-    } else {
-        millis + 1
-    };
-    i64::try_from(ceil).unwrap_or(i64::MAX)
-}
-
-fn duration_millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 fn write_output(out: &mut Out, output: Output) {
     match output {
         Output::OpenSocket { socket, token, .. } => {
@@ -418,7 +404,7 @@ fn write_output(out: &mut Out, output: Output) {
         Output::RefreshFailed { reason, retry_in } => {
             out.op(OutputOp::RefreshFailed)
                 .str(&reason)
-                .uint(duration_millis(retry_in));
+                .uint(ceil_millis(retry_in));
         }
         Output::TokenUpdated { token, .. } => {
             out.op(OutputOp::Token).str(&token);
@@ -472,7 +458,7 @@ fn write_state(out: &mut Out, state: &ConnectionState) {
         } => {
             out.uint(2)
                 .uint(u64::from(*attempt))
-                .uint(duration_millis(*delay))
+                .uint(ceil_millis(*delay))
                 .uint(u64::from(*code))
                 .str(reason);
         }

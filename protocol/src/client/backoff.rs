@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use super::time::{duration_from_secs_f64, saturating_micros};
+
 /// Exponential backoff with full jitter; all values documented with their defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backoff {
@@ -41,7 +43,7 @@ impl Backoff {
         let secs = self.initial.as_secs_f64() * factor.powi(exponent);
         let max = self.max.as_secs_f64();
         if secs.is_finite() && secs < max {
-            Duration::try_from_secs_f64(secs).unwrap_or(self.max)
+            duration_from_secs_f64(secs)
         } else {
             self.max
         }
@@ -49,7 +51,7 @@ impl Backoff {
 
     /// A delay drawn uniformly from `[0, ceiling(attempt)]`.
     pub fn delay(&self, attempt: u32, rng: &mut SplitMix64) -> Duration {
-        let ceiling = self.ceiling(attempt).as_micros().min(u128::from(u64::MAX)) as u64;
+        let ceiling = saturating_micros(self.ceiling(attempt));
         Duration::from_micros(rng.below_inclusive(ceiling))
     }
 }

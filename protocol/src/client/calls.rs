@@ -1,6 +1,5 @@
 //! RPC calls over `/call`: pending calls, per-call retries, how answers settle them.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::incoming::Payload;
@@ -97,10 +96,11 @@ struct PendingCall {
     state: CallState,
 }
 
-/// The calls not yet settled.
+/// The calls not yet settled, oldest first. A handful at a time: a vector is enough, and a
+/// map would cost the wasm module several kilobytes of code.
 #[derive(Debug, Default)]
 pub struct Calls {
-    pending: BTreeMap<CallId, PendingCall>,
+    pending: Vec<(CallId, PendingCall)>,
     next_id: u64,
 }
 
@@ -109,7 +109,7 @@ impl Calls {
     pub fn add(&mut self, body: String, retries: u32, retry_delay: Duration) -> CallId {
         self.next_id += 1;
         let id = CallId(self.next_id);
-        self.pending.insert(
+        self.pending.push((
             id,
             PendingCall {
                 body,
@@ -117,14 +117,14 @@ impl Calls {
                 retry_delay,
                 state: CallState::Queued,
             },
-        );
+        ));
         id
     }
 
     /// The frames of every queued call, now marked in flight.
     pub fn send_queued(&mut self, ids: &mut RequestIdGenerator) -> Vec<String> {
         let mut out = Vec::new();
-        for call in self.pending.values_mut() {
+        for (_, call) in &mut self.pending {
             if matches!(call.state, CallState::Queued) {
                 let id = ids.next_id();
                 out.push(wire::request(&id, PATH_CALL, &call.body, None));
@@ -146,18 +146,18 @@ impl Calls {
 
     /// Settles a call as succeeded.
     pub fn succeed(&mut self, id: CallId) -> bool {
-        self.pending.remove(&id).is_some()
+        self.take(id).is_some()
     }
 
     /// One attempt failed: schedule a retry, or give the error back when none is left.
     pub fn fail_attempt(&mut self, id: CallId, error: Error, now: Instant) -> Option<Error> {
-        let call = self.pending.get_mut(&id)?;
+        let (_, call) = self.pending.iter_mut().find(|(call, _)| *call == id)?;
         if call.retries_left > 0 {
             call.retries_left -= 1;
             call.state = CallState::RetryAt(now + call.retry_delay);
             None
         } else {
-            self.pending.remove(&id);
+            self.take(id);
             Some(error)
         }
     }
@@ -181,7 +181,7 @@ impl Calls {
 
     /// Moves calls whose retry time has come back to the queue.
     pub fn requeue_due(&mut self, now: Instant) {
-        for call in self.pending.values_mut() {
+        for (_, call) in &mut self.pending {
             if matches!(call.state, CallState::RetryAt(at) if at <= now) {
                 call.state = CallState::Queued;
             }
@@ -191,8 +191,8 @@ impl Calls {
     /// The earliest retry time.
     pub fn next_retry(&self) -> Option<Instant> {
         self.pending
-            .values()
-            .filter_map(|call| match call.state {
+            .iter()
+            .filter_map(|(_, call)| match call.state {
                 CallState::RetryAt(at) => Some(at),
                 _ => None,
             })
@@ -202,13 +202,19 @@ impl Calls {
     /// Whether any call waits for a socket.
     pub fn has_queued(&self) -> bool {
         self.pending
-            .values()
-            .any(|call| matches!(call.state, CallState::Queued))
+            .iter()
+            .any(|(_, call)| matches!(call.state, CallState::Queued))
+    }
+
+    /// Removes a call, keeping the others in order.
+    fn take(&mut self, id: CallId) -> Option<PendingCall> {
+        let at = self.pending.iter().position(|(call, _)| *call == id)?;
+        Some(self.pending.remove(at).1)
     }
 
     /// Forgets a call; `Some(Some(request))` when it was in flight and the object should be told.
     pub fn remove(&mut self, id: CallId) -> Option<Option<String>> {
-        self.pending.remove(&id).map(|call| match call.state {
+        self.take(id).map(|call| match call.state {
             CallState::InFlight(request) => Some(request),
             _ => None,
         })
@@ -216,7 +222,10 @@ impl Calls {
 
     /// Forgets every call, returning their ids.
     pub fn drain(&mut self) -> Vec<CallId> {
-        std::mem::take(&mut self.pending).into_keys().collect()
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
     }
 }
 

@@ -3,46 +3,75 @@
 //! A high-water mark is not enough: the upstream object replays in text order of ids
 //! (`10, 11, 12, 5, ..., 9`, PROTOCOL.md section 10), so an unseen event may carry a lower id
 //! than one already delivered. Only exact ids are dropped; the oldest are forgotten first.
+//!
+//! A small open-addressing table over a ring of ids instead of a `HashSet`: ids come from the
+//! object, but the set is bounded and lookups are per event, and this costs the wasm module a
+//! few hundred bytes where std's hash map (with SipHash and its random keys) costs kilobytes.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Remembers the last `capacity` delivered ids.
 #[derive(Debug, Clone)]
 pub struct DeliveredIds {
     capacity: usize,
+    /// The remembered ids, oldest first; `first` is the sequence number of the front one.
     order: VecDeque<String>,
-    members: HashSet<String>,
+    first: u64,
+    /// Open addressing with linear probing: `EMPTY`, `GONE` (a forgotten id: probes go on),
+    /// or the sequence number of an id in `order`. Its length is a power of two at least twice
+    /// the capacity, so probes stay short and always find a free slot.
+    slots: Vec<u64>,
+    /// `GONE` slots; the table is rebuilt when they pile up.
+    gone: usize,
+}
+
+const EMPTY: u64 = u64::MAX;
+const GONE: u64 = u64::MAX - 1;
+
+/// FNV-1a: a hostile object can make ids collide, which costs it only the probes of its own
+/// bounded set.
+fn hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl DeliveredIds {
     /// An empty set that remembers at most `capacity` ids (at least one).
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
+        let capacity = capacity.clamp(1, 1 << 24);
         DeliveredIds {
             capacity,
             order: VecDeque::new(),
-            members: HashSet::new(),
+            first: 0,
+            slots: vec![EMPTY; (capacity * 2).next_power_of_two()],
+            gone: 0,
         }
     }
 
     /// Records `id`; `false` when it was already there (a duplicate to drop).
     pub fn insert(&mut self, id: &str) -> bool {
-        if self.members.contains(id) {
-            return false;
-        }
-        if self.order.len() >= self.capacity {
-            if let Some(oldest) = self.order.pop_front() {
-                self.members.remove(&oldest);
+        let free = match self.find(id) {
+            Ok(_) => return false,
+            Err(free) => free,
+        };
+        let sequence = self.first + self.order.len() as u64;
+        if let Some(slot) = self.slots.get_mut(free) {
+            if *slot == GONE {
+                self.gone -= 1;
             }
+            *slot = sequence;
         }
         self.order.push_back(id.to_owned());
-        self.members.insert(id.to_owned());
+        if self.order.len() > self.capacity {
+            self.forget_oldest();
+        }
         true
     }
 
     /// Whether `id` was delivered (and not yet forgotten).
     pub fn contains(&self, id: &str) -> bool {
-        self.members.contains(id)
+        self.find(id).is_ok()
     }
 
     /// How many ids are remembered.
@@ -54,11 +83,68 @@ impl DeliveredIds {
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
+
+    /// `Ok(slot)` holding `id`, or `Err(slot)` where it would go.
+    fn find(&self, id: &str) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut at = hash(id) as usize & mask;
+        let mut reusable = None;
+        // The table is never full (twice the capacity), so the loop ends at an EMPTY slot.
+        for _ in 0..self.slots.len() {
+            match self.slots.get(at).copied().unwrap_or(EMPTY) {
+                EMPTY => return Err(reusable.unwrap_or(at)),
+                GONE => {
+                    reusable.get_or_insert(at);
+                }
+                sequence => {
+                    let index = sequence.wrapping_sub(self.first) as usize;
+                    if self.order.get(index).is_some_and(|known| known == id) {
+                        return Ok(at);
+                    }
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        Err(reusable.unwrap_or(at))
+    }
+
+    fn forget_oldest(&mut self) {
+        let found = match self.order.front() {
+            Some(oldest) => self.find(oldest),
+            None => return,
+        };
+        self.order.pop_front();
+        self.first += 1;
+        if let Some(slot) = found.ok().and_then(|slot| self.slots.get_mut(slot)) {
+            *slot = GONE;
+            self.gone += 1;
+        }
+        if self.gone > self.slots.len() / 4 {
+            self.rebuild();
+        }
+    }
+
+    /// Clears the forgotten slots by inserting every remembered id again.
+    fn rebuild(&mut self) {
+        self.slots.fill(EMPTY);
+        self.gone = 0;
+        let mask = self.slots.len() - 1;
+        for (index, id) in self.order.iter().enumerate() {
+            let mut at = hash(id) as usize & mask;
+            while self.slots.get(at).is_some_and(|slot| *slot != EMPTY) {
+                at = (at + 1) & mask;
+            }
+            if let Some(slot) = self.slots.get_mut(at) {
+                *slot = self.first + index as u64;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn drops_exact_duplicates_and_forgets_the_oldest() {
@@ -70,5 +156,38 @@ mod tests {
         assert!(!ids.contains("10"));
         assert!(ids.contains("5") && ids.contains("6"));
         assert_eq!(ids.len(), 2);
+    }
+
+    /// The table against a plain model (a ring and a `HashSet`) over long runs with many
+    /// repeats, forgetting and rebuilds.
+    #[test]
+    fn agrees_with_a_plain_model() {
+        for capacity in [1usize, 2, 3, 7, 64, 100] {
+            let mut ids = DeliveredIds::new(capacity);
+            let mut order = VecDeque::new();
+            let mut members = HashSet::new();
+            let mut state = 0x2545_f491_4f6c_dd1du64;
+            for step in 0..20_000u64 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let id = (state % (capacity as u64 * 3 + 5)).to_string();
+                let fresh = !members.contains(&id);
+                assert_eq!(ids.insert(&id), fresh, "step {step}, capacity {capacity}");
+                if fresh {
+                    order.push_back(id.clone());
+                    members.insert(id);
+                    if order.len() > capacity {
+                        let oldest = order.pop_front().unwrap();
+                        members.remove(&oldest);
+                    }
+                }
+                assert_eq!(ids.len(), order.len());
+            }
+            for id in 0..capacity as u64 * 3 + 5 {
+                let id = id.to_string();
+                assert_eq!(ids.contains(&id), members.contains(&id));
+            }
+        }
     }
 }

@@ -80,5 +80,5 @@ pub use events::{ConnectionState, Input, Output, SocketId};
 pub use incoming::{EventKind, Incoming, Payload};
 pub use options::{EngineOptions, Liveness, DEFAULT_MAX_FRAME_BYTES};
 pub use stream::{MAX_EVENT_ID_BYTES, MAX_SERVER_RETRY};
-pub use time::Instant;
+pub use time::{ceil_millis, duration_from_secs_f64, saturating_micros, Instant};
 pub use url::{encode_uri_component, form_urlencode, upgrade_url};

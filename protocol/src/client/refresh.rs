@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::claims::TokenClaims;
 use super::engine::{Engine, Link, CLOSE_NORMAL};
 use super::events::{ConnectionState, Output, SocketId};
-use super::time::Instant;
+use super::time::{duration_from_secs_f64, Instant};
 use super::wire;
 use crate::consts::PATH_UPDATE_TOKEN;
 use crate::error::Error;
@@ -32,7 +32,7 @@ impl TokenState {
     }
 
     fn lifetime(&self) -> Duration {
-        Duration::try_from_secs_f64(self.claims.lifetime_seconds()).unwrap_or(Duration::MAX)
+        duration_from_secs_f64(self.claims.lifetime_seconds())
     }
 
     /// When this token expires on the engine's clock.

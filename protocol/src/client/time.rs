@@ -25,15 +25,10 @@ impl Instant {
         Instant(Duration::from_millis(millis))
     }
 
-    /// From fractional milliseconds (`performance.now()`); NaN and negatives count as zero.
+    /// From fractional milliseconds (`performance.now()`), to the microsecond; NaN and
+    /// negatives count as zero, and huge values saturate.
     pub fn from_millis_f64(millis: f64) -> Self {
-        if millis.is_finite() && millis > 0.0 {
-            Instant(Duration::try_from_secs_f64(millis / 1000.0).unwrap_or(Duration::MAX))
-        } else if millis == f64::INFINITY {
-            Instant(Duration::MAX)
-        } else {
-            Instant::ZERO
-        }
+        Instant(duration_from_secs_f64(millis / 1000.0))
     }
 
     /// The time elapsed since the origin.
@@ -49,6 +44,38 @@ impl Instant {
     /// How long after `earlier` this instant is; zero if it is not later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// `secs` as a duration, to the microsecond: NaN and negatives are zero, huge values
+/// saturate to `Duration::MAX` (beyond about 584,000 years). Unlike `Duration::from_secs_f64` it cannot panic, and unlike
+/// `try_from_secs_f64` it adds no float decomposition code to the wasm module.
+pub fn duration_from_secs_f64(secs: f64) -> Duration {
+    // `as` saturates and maps NaN to 0.
+    match (secs * 1_000_000.0) as u64 {
+        u64::MAX => Duration::MAX,
+        micros => Duration::from_micros(micros),
+    }
+}
+
+/// Whole microseconds of `duration`, saturating at `u64::MAX` (no 128-bit arithmetic).
+pub fn saturating_micros(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(duration.subsec_micros()))
+}
+
+/// Whole milliseconds of `duration`, rounded up, saturating at `u64::MAX`.
+pub fn ceil_millis(duration: Duration) -> u64 {
+    let millis = duration
+        .as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(duration.subsec_millis()));
+    if duration.subsec_nanos() % 1_000_000 == 0 {
+        millis
+    } else {
+        millis.saturating_add(1)
     }
 }
 
