@@ -7,32 +7,23 @@ import { DurableIteratorError, describe, toError } from './errors.js'
 import { openSocket } from './sockets.js'
 import { parsePayload, readFrame, upgradeUrl } from './wire.js'
 
-// Input kinds.
-const INIT = 0
-const OPENED = 1
-const CLOSED = 2
-const FRAMES = 3
-const OFFLINE = 4
-const ONLINE = 5
-const WAKE = 6
-const REFRESHED = 7
-const CALL = 8
-const ABORT = 9
-const STOP = 10
-const TIMEOUT = 11
-
-// Output ops that are no actions: the timer (always last) and the answer to a CALL.
-const TIMER = 14
-const CALL_STARTED = 15
-const CALL_REFUSED = 16
-
+import {
+  ABORT, CALL, CALL_ERR, CALL_OK, CALL_REFUSED, CALL_STARTED, CLOSE, CLOSED, ENDED, EVENT, FRAMES, GAP, IGNORED, INIT,
+  OFFLINE, ONLINE, OPEN, OPENED, REFRESH, REFRESH_FAILED, REFRESHED, RESUMED, SEND, STATE, STOP, TIMEOUT, TIMER, TOKEN, WAKE,
+} from './engine-codes.js'
 const STATES = ['connecting', 'open', 'reconnecting', 'offline', 'refreshing', 'closed']
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
+const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+/** The engine's reason for a frame the driver found malformed; the driver has a better one. */
+const NOT_A_PEER_MESSAGE = 'not a peer message'
 
 const now = () => performance.now()
 
-/** A finite non-negative number, else `fallback` (how every numeric option is read). */
-const option = (value, fallback) => typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback
+/**
+ * A numeric option: a finite non-negative number, else `fallback`; NaN, the engine reads as
+ * "its default" (the defaults live in one place, the engine's options).
+ */
+const option = (value, fallback = Number.NaN) => typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback
 
 /** Appends the lengths of `strings` to `nums` and returns them concatenated. */
 function pack(nums, strings) {
@@ -121,33 +112,32 @@ export class Driver {
     this.clientId = typeof options.clientId === 'string' ? options.clientId : randomId()
     const reconnect = options.reconnect
     const liveness = options.liveness
-    const before = option(options.refreshTokenBeforeExpireInSeconds, -1)
     const lastEventId = typeof options.lastEventId === 'string' ? [options.lastEventId] : []
-    this.#maxFrameBytes = Math.floor(option(options.maxFrameBytes, 16 * 1024 * 1024))
+    this.#maxFrameBytes = Math.floor(option(options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES))
     const nums = [now(), Math.random() * 2 ** 32 >>> 0, Math.random() * 2 ** 32 >>> 0]
     const strings = claims(payload, token, nums)
     const lists = strings.splice(2)
     nums.push(
       lastEventId.length,
-      option(reconnect?.connectTimeoutMs, 4000),
-      option(reconnect?.stableAfterMs, 5000),
-      Math.floor(option(reconnect?.maxAttempts, -1)),
-      3,
-      liveness === false ? -1 : option(liveness?.idleMs, 20_000),
-      option(liveness?.timeoutMs, 10_000),
+      option(reconnect?.connectTimeoutMs),
+      option(reconnect?.stableAfterMs),
+      Math.floor(option(reconnect?.maxAttempts)),
+      Number.NaN, // failed opens before the token is suspected
+      liveness === false ? -1 : option(liveness?.idleMs),
+      option(liveness?.timeoutMs),
       // Without a way to get a new token, expiry must end the iterator, not retry.
-      getToken && before >= 0 ? before * 1000 : -1,
-      option(options.refreshTokenDelayInSeconds, 2) * 1000,
-      Math.floor(option(options.dedupCapacity, 4096)),
+      getToken ? option(options.refreshTokenBeforeExpireInSeconds) * 1000 : -1,
+      option(options.refreshTokenDelayInSeconds) * 1000,
+      Math.floor(option(options.dedupCapacity)),
       this.#maxFrameBytes,
-      option(reconnect?.initialDelayMs, 200),
-      option(reconnect?.maxDelayMs, 10_000),
-      Math.max(1, option(reconnect?.factor, 2)),
+      option(reconnect?.initialDelayMs),
+      option(reconnect?.maxDelayMs),
+      Math.max(1, option(reconnect?.factor)),
     )
     const text = pack(nums, [this.clientId, ...strings, ...lastEventId, ...lists])
     this.#core = new Core()
     const first = this.#feed(INIT, nums, text)
-    if (first[0]?.[0] === 13 && first[0][1]) {
+    if (first[0]?.[0] === ENDED && first[0][1]) {
       this.#close()
       throw toError(first[0][1])
     }
@@ -171,7 +161,7 @@ export class Driver {
    */
   call(path, body, retries, retryDelayMs, signal) {
     if (this.#ended) return Promise.reject(toError(['ITERATOR_ENDED']))
-    const nums = [now(), Math.max(0, Math.floor(Number(retries))) || 0, option(retryDelayMs, 2000), path.length]
+    const nums = [now(), Number(retries), option(retryDelayMs, 2000), path.length]
     const text = pack(nums, [...path, body])
     const [started] = this.#feed(CALL, nums, text)
     if (started[0] === CALL_REFUSED) return Promise.reject(toError(started[1]))
@@ -208,18 +198,18 @@ export class Driver {
         case CALL_STARTED:
         case CALL_REFUSED:
           continue
-        case 3:
+        case EVENT:
           output[1] = messages[output[1]]
           break
-        case 11:
+        case CALL_OK:
           output[2] = messages[output[2]]
           break
-        case 10:
-          // A frame the driver could not read: its reason is the driver's.
-          if (output[1][0] === 'MALFORMED_MESSAGE' && !output[1][1] && reasons.length > 0) output[1][1] = reasons.shift()
+        case IGNORED:
+          // A frame the driver could not read: the driver knows why.
+          if (output[1][1] === NOT_A_PEER_MESSAGE && reasons.length > 0) output[1][1] = reasons.shift()
           break
       }
-      const error = output[0] === 12 ? output[2] : output[0] === 13 ? output[1] : undefined
+      const error = output[0] === CALL_ERR ? output[2] : output[0] === ENDED ? output[1] : undefined
       if (error?.[0] === 'REJECTED') error[2] = messages[error[2]]
       this.#queue.push(output)
     }
@@ -248,20 +238,20 @@ export class Driver {
   #act(output) {
     const socket = this.#socket
     switch (output[0]) {
-      case 0:
+      case OPEN:
         return this.#open(output[1], output[2])
-      case 1:
+      case SEND:
         if (socket?.id === output[1]) socket.transport.send(output[2])
         return
-      case 2:
+      case CLOSE:
         if (socket?.id === output[1]) {
           this.#socket = undefined
           socket.transport.close(output[2], output[3])
         }
         return
-      case 3:
+      case EVENT:
         return this.#sink.event(output[2], output[1])
-      case 4: {
+      case STATE: {
         const [, index, attempt, delayMs, code, reason] = output
         const state = STATES[index]
         this.state = state
@@ -270,27 +260,27 @@ export class Driver {
           : index === 2 ? { state, attempt, delayMs, code, reason } : index === 5 ? { state, code, reason } : { state }
         return this.#sink.notice(state, detail)
       }
-      case 5:
+      case RESUMED:
         return this.#sink.notice('resumed', { lastEventId: output[1] })
-      case 6:
+      case GAP:
         return this.#sink.notice('gap', {})
-      case 7:
+      case REFRESH:
         return void this.#refresh()
-      case 8:
+      case REFRESH_FAILED:
         return this.#sink.notice('refreshfailed', { reason: output[1], retryInMs: output[2] })
-      case 9:
+      case TOKEN:
         this.token = output[1]
         this.#rpc = parsePayload(this.token).rpc ?? []
         return this.#sink.notice('token', {})
-      case 10: {
+      case IGNORED: {
         const { code, message } = toError(output[1])
         return this.#sink.notice('ignored', { code, reason: message })
       }
-      case 11:
+      case CALL_OK:
         return this.#settle(output[1], true, output[2]?.p?.b)
-      case 12:
+      case CALL_ERR:
         return this.#settle(output[1], false, toError(output[2]))
-      case 13:
+      case ENDED:
         this.#close()
         return this.#sink.end(output[1] ? toError(output[1]) : undefined)
     }

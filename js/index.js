@@ -38,9 +38,10 @@ async function load(source) {
   }
   if (import.meta.url.includes('/.vite/deps/')) {
     // Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/ without
-    // copying assets; the wasm file is still served from the package's own folder.
-    const packaged = new URL(/* @vite-ignore */ '../../durable-iterator-wasm/durable_iterator_wasm_bg.wasm', import.meta.url)
-    return initWasm({ module_or_path: packaged })
+    // copying assets; the wasm file is still served from the package's own folder. (Resolved
+    // against `wasmUrl`, not `import.meta.url`, so that Vite's build leaves it alone: a
+    // minifier drops `@vite-ignore` comments.)
+    return initWasm({ module_or_path: new URL('../../durable-iterator-wasm/durable_iterator_wasm_bg.wasm', wasmUrl) })
   }
   return initWasm({ module_or_path: wasmUrl })
 }

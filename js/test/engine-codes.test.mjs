@@ -1,0 +1,22 @@
+// The input kinds and output ops of js/engine-codes.js are the numbers of js-engine/src/kinds.rs.
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { test } from 'node:test'
+import * as codes from '../engine-codes.js'
+
+const kinds = readFileSync(new URL('../../js-engine/src/kinds.rs', import.meta.url), 'utf8')
+
+/** `Name = 3,` members of the Rust enum `name`, as `{ NAME: 3 }`. */
+function members(name) {
+  const body = new RegExp(`pub enum ${name} \\{([^}]*)\\}`).exec(kinds)?.[1]
+  assert.ok(body, `enum ${name} in kinds.rs`)
+  const entries = [...body.matchAll(/^\s*(\w+) = (\d+),/gm)]
+    .map(([, member, value]) => [member.replace(/(?<=[a-z])(?=[A-Z])/g, '_').toUpperCase(), Number(value)])
+  return Object.fromEntries(entries)
+}
+
+test('input kinds and output ops agree with js-engine/src/kinds.rs', () => {
+  const rust = { ...members('InputKind'), ...members('OutputOp') }
+  assert.ok(Object.keys(rust).length >= 29, Object.keys(rust).join(' '))
+  assert.deepEqual({ ...codes }, rust)
+})
