@@ -163,8 +163,12 @@ export class Driver {
     if (this.#ended) return Promise.reject(toError(['ITERATOR_ENDED']))
     const nums = [now(), Number(retries), option(retryDelayMs, 2000), path.length]
     const text = pack(nums, [...path, body])
-    const [started] = this.#feed(CALL, nums, text)
-    if (started[0] === CALL_REFUSED) return Promise.reject(toError(started[1]))
+    const outputs = this.#feed(CALL, nums, text)
+    const started = outputs.find(output => output[0] === CALL_STARTED || output[0] === CALL_REFUSED)
+    if (started[0] === CALL_REFUSED) {
+      this.#drain()
+      return Promise.reject(toError(started[1]))
+    }
     const id = started[1]
     const promise = new Promise((resolve, reject) => {
       const abort = () => this.#input(ABORT, [now(), id])
@@ -189,7 +193,15 @@ export class Driver {
    */
   #feed(kind, nums, text, messages = [], reasons = []) {
     if (this.#ended) return []
-    const outputs = JSON.parse(this.#core.input(kind, new Float64Array(nums), text))
+    let outputs
+    try {
+      outputs = JSON.parse(this.#core.input(kind, new Float64Array(nums), text))
+    }
+    catch (error) {
+      // The engine failed (a bug in it): end the iterator rather than leave it hanging.
+      const reason = describe(error)
+      outputs = [[STATE, 5, 0, 0, 1011, reason], [ENDED, ['ENGINE_FAILED', reason]], [CALL_REFUSED, ['ITERATOR_ENDED']]]
+    }
     for (const output of outputs) {
       switch (output[0]) {
         case TIMER:
@@ -395,6 +407,9 @@ export class Driver {
     clearTimeout(this.#timer)
     this.#unwatch?.()
     for (const id of [...this.#calls.keys()]) this.#settle(id, false, toError(['ITERATOR_ENDED']))
-    this.#core.free()
+    try {
+      this.#core.free()
+    }
+    catch {}
   }
 }

@@ -31,8 +31,7 @@ const MESSAGES = {
   ITERATOR_ENDED: () => 'the durable iterator has ended',
   INVALID_CALL: reason => `invalid call: ${reason}`,
   INVALID_TOKEN: reason => `invalid token: ${reason}`,
-  INVALID_OPTION: reason => `invalid option: ${reason}`,
-  NETWORK_ERROR: reason => `network error: ${reason}`,
+  ENGINE_FAILED: reason => `the engine failed: ${reason}`,
 }
 
 /**
