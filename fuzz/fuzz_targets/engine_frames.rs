@@ -14,7 +14,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use durable_iterator_protocol::client::{
-    CallRequest, Engine, EngineOptions, Input, Instant, Output, SocketId,
+    decode_incoming, CallRequest, Engine, EngineOptions, Input, Instant, Output, Payload, SocketId,
+    TokenClaims,
 };
 use durable_iterator_protocol::{sign_token, ClientMessage, Frame, TokenPayload};
 use libfuzzer_sys::fuzz_target;
@@ -36,8 +37,9 @@ impl World {
                 Output::Send { text, .. } => {
                     ClientMessage::decode_text(&text).expect("the engine sends valid frames");
                 }
-                Output::Event(event) => {
-                    if let Some(id) = event.id {
+                Output::Event { id, payload } => {
+                    assert_eq!(payload, Payload(0), "an event names the input's message");
+                    if let Some(id) = id {
                         // Well under the dedup capacity: a repeat is a real duplicate.
                         assert!(self.delivered.insert(id), "event delivered twice");
                     }
@@ -70,8 +72,17 @@ fuzz_target!(|data: &[u8]| {
     payload.rpc = Some(vec!["routerClient".to_owned()]);
     let token = sign_token(&payload, "k");
     let options = EngineOptions::default().with_max_frame_bytes(1 << 16);
-    let Ok(engine) = Engine::new(options, "client".to_owned(), 1, token, None, Instant::ZERO)
-    else {
+    let max_frame_bytes = options.max_frame_bytes;
+    let claims = TokenClaims::from(&payload);
+    let Ok(engine) = Engine::new(
+        options,
+        "client".to_owned(),
+        1,
+        token,
+        claims,
+        None,
+        Instant::ZERO,
+    ) else {
         return;
     };
     let mut world = World {
@@ -83,7 +94,9 @@ fuzz_target!(|data: &[u8]| {
     };
     world.drain();
     let socket = world.socket;
-    world.engine.handle_input(Input::SocketOpened { socket }, world.now);
+    world
+        .engine
+        .handle_input(Input::SocketOpened { socket }, world.now);
     world.drain();
 
     for line in data.split(|&b| b == b'\n').take(256) {
@@ -109,8 +122,9 @@ fuzz_target!(|data: &[u8]| {
                 .engine
                 .handle_input(Input::SocketOpened { socket }, world.now),
             [0x04, ..] => {
-                let request = CallRequest::new(["routerClient", "ping"], None);
-                let _ = world.engine.call(request, world.now);
+                if let Ok(request) = CallRequest::with_input(["routerClient", "ping"], None) {
+                    let _ = world.engine.call(request, world.now);
+                }
             }
             [0x05, ..] => world.engine.stop(world.now),
             frame => {
@@ -118,9 +132,11 @@ fuzz_target!(|data: &[u8]| {
                     Ok(text) => Frame::Text(text.to_owned()),
                     Err(_) => Frame::Binary(frame.to_vec()),
                 };
+                // Decoded as the Rust drivers decode frames.
+                let (message, _) = decode_incoming(&frame, max_frame_bytes, Payload(0));
                 world
                     .engine
-                    .handle_input(Input::SocketFrame { socket, frame }, world.now);
+                    .handle_input(Input::SocketMessage { socket, message }, world.now);
             }
         }
         world.drain();

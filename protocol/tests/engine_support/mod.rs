@@ -169,6 +169,12 @@ impl Sim {
             if let Output::Send { text, .. } = &output {
                 let message =
                     ClientMessage::decode_text(text).expect("the engine sends valid frames");
+                // The engine's hand-written encoder writes what the serde encoder writes.
+                assert_eq!(
+                    message.encode_text(),
+                    *text,
+                    "a frame serde re-encodes alike"
+                );
                 if let ClientMessage::Request { id, payload } = &message {
                     if payload.url == "/subscribe" {
                         self.last_subscribe = Some(id.clone());
