@@ -195,7 +195,7 @@ export class Driver {
     if (this.#ended) return []
     let outputs
     try {
-      outputs = JSON.parse(this.#core.input(kind, new Float64Array(nums), text))
+      outputs = JSON.parse(this.#core.input(kind, nums, text))
     }
     catch (error) {
       // The engine failed (a bug in it): end the iterator rather than leave it hanging.

@@ -2,8 +2,8 @@
 // methods the token allows. The decisions live in the wasm engine; sockets, timers and HTTP
 // are driven from driver.js.
 
-import initWasm, { Core } from './durable_iterator_wasm.js'
 import { Driver } from './driver.js'
+import { Core, loadEngine } from './engine.js'
 import { DurableIteratorError } from './errors.js'
 import { encodeBody, fromBody } from './rich-json.js'
 import { callBody, callProcedure, parsePayload } from './wire.js'
@@ -27,23 +27,23 @@ export function initialize(source) {
 }
 
 async function load(source) {
-  if (source !== undefined) return initWasm({ module_or_path: source })
+  if (source !== undefined) return loadEngine(source)
   const wasmUrl = new URL('./durable_iterator_wasm_bg.wasm', import.meta.url)
   if (wasmUrl.protocol === 'file:') {
     // Node cannot fetch file URLs: read the bytes instead. The specifier is a variable so
     // browser bundlers do not try to resolve (and warn about) a Node built-in.
     const fsModule = 'node:fs/promises'
     const { readFile } = await import(/* @vite-ignore */ fsModule)
-    return initWasm({ module_or_path: await readFile(wasmUrl) })
+    return loadEngine(await readFile(wasmUrl))
   }
   if (import.meta.url.includes('/.vite/deps/')) {
     // Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/ without
     // copying assets; the wasm file is still served from the package's own folder. (Resolved
     // against `wasmUrl`, not `import.meta.url`, so that Vite's build leaves it alone: a
     // minifier drops `@vite-ignore` comments.)
-    return initWasm({ module_or_path: new URL('../../durable-iterator-wasm/durable_iterator_wasm_bg.wasm', wasmUrl) })
+    return loadEngine(new URL('../../durable-iterator-wasm/durable_iterator_wasm_bg.wasm', wasmUrl))
   }
-  return initWasm({ module_or_path: wasmUrl })
+  return loadEngine(wasmUrl)
 }
 
 /** @internal Lets the oRPC adapter turn errors into `ORPCError`s. */
