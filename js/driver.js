@@ -39,15 +39,12 @@ function claims(payload, token, nums) {
   return [token, payload.chn, ...tags, ...rpc]
 }
 
-/** An unguessable client id; `crypto.randomUUID` is missing outside secure contexts. */
-function randomId() {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
-  const bytes = crypto.getRandomValues(new Uint8Array(16))
-  bytes[6] = (bytes[6] & 0x0F) | 0x40
-  bytes[8] = (bytes[8] & 0x3F) | 0x80
-  const hex = Array.from(bytes, byte => byte.toString(16).padStart(2, '0')).join('')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-}
+/**
+ * An unguessable client id: `crypto.randomUUID()`, or where it is missing (outside secure
+ * contexts) a version 4 UUID from `crypto.getRandomValues`.
+ */
+const randomId = () => crypto.randomUUID?.()
+  ?? '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, digit => (digit ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (digit / 4)))).toString(16))
 
 /** The caller's `url` option as a function of the token payload. */
 function urlOption(url) {
