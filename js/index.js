@@ -1,6 +1,17 @@
 // The JavaScript face of the client: an async iterator that is also a Proxy carrying the RPC
-// methods the token allows. The decisions live in the wasm engine; sockets, timers and HTTP
-// are driven from driver.js.
+// methods the token allows. The decisions live in the wasm engine; everything with IO is JS:
+//
+//   index.js        the public API (this file): connect, fromToken, the iterator, RPC proxies
+//   driver.js       one iterator's driver: feeds the engine, acts on its outputs
+//   engine.js       loads the wasm engine and wraps it as `Core`
+//   engine-codes.js the numbers of the driver-engine wire (js-engine/src/kinds.rs)
+//   sockets.js      WebSockets in the page's socket worker, or on the page
+//   wire.js         tokens, the upgrade URL, frame envelopes, the /call body, procedure calls
+//   errors.js       DurableIteratorError and every message it shows
+//   rich-json.js    oRPC's rich JSON
+//
+// The package build bundles them (with the socket worker's program, src/socket_worker.js,
+// as the generated module socket-worker-program.js) into one index.js.
 
 import { Driver } from './driver.js'
 import { Core, loadEngine } from './engine.js'
