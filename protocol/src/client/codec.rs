@@ -659,4 +659,154 @@ mod tests {
             }
         );
     }
+
+    fn drain(codec: &mut CodecEngine) -> Vec<CodecOutput> {
+        std::iter::from_fn(|| codec.poll_output()).collect()
+    }
+
+    fn sent(outputs: &[CodecOutput]) -> Vec<String> {
+        outputs
+            .iter()
+            .filter_map(|output| match output {
+                CodecOutput::Other(Output::Send { text, .. }) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn token(chn: &str, iat: f64) -> (String, TokenPayload) {
+        let mut payload = TokenPayload::new(chn, iat, 3600.0);
+        payload.rpc = Some(vec!["m".into()]);
+        payload.att = Some(json!({"user": chn}));
+        (crate::token::sign_token(&payload, "k"), payload)
+    }
+
+    #[test]
+    fn the_codec_engine_resolves_what_outputs_name() {
+        let options = EngineOptions::default()
+            .with_liveness(None)
+            .with_refresh_before_expire(Some(std::time::Duration::from_secs(60)));
+        let (first, first_payload) = token("room", 1_700_000_000.0);
+        let now = Instant::ZERO;
+        let mut codec =
+            CodecEngine::new(options, "client".into(), 1, first.clone(), None, now).unwrap();
+        let socket = match drain(&mut codec).as_slice() {
+            [CodecOutput::Other(Output::State(_)), CodecOutput::OpenSocket {
+                socket,
+                token,
+                payload,
+            }] => {
+                assert_eq!((token, payload), (&first, &first_payload));
+                *socket
+            }
+            other => panic!("{other:?}"),
+        };
+        codec.handle_input(Input::SocketOpened { socket }, now);
+        assert_eq!(
+            sent(&drain(&mut codec)),
+            [r#"{"i":"1","p":{"u":"/subscribe","b":{}}}"#]
+        );
+        let frame = |text: &str| Frame::Text(text.to_owned());
+        codec.handle_frame(
+            socket,
+            &frame(r#"{"i":"1","p":{"h":{"content-type":"text/event-stream"}}}"#),
+            now,
+        );
+        assert!(drain(&mut codec).is_empty());
+        codec.handle_frame(
+            socket,
+            &frame(r#"{"i":"1","t":3,"p":{"e":"message","d":{"json":"hi"},"m":{"id":"4","comments":["c"]}}}"#),
+            now,
+        );
+        match drain(&mut codec).as_slice() {
+            [CodecOutput::Event(event)] => {
+                assert_eq!(event.id.as_deref(), Some("4"));
+                assert_eq!(event.data.get(), r#"{"json":"hi"}"#);
+                assert_eq!(event.meta.comments, Some(vec!["c".to_owned()]));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A message without data is `{}`.
+        codec.handle_frame(
+            socket,
+            &frame(r#"{"i":"1","t":3,"p":{"e":"message"}}"#),
+            now,
+        );
+        assert!(matches!(
+            drain(&mut codec).as_slice(),
+            [CodecOutput::Event(Event { id: None, data, .. })] if data.get() == "{}"
+        ));
+
+        // Calls: an answer's body, an error answer as the oRPC error it carries.
+        let call = codec
+            .call(CallRequest::with_input(["m"], None).unwrap(), now)
+            .unwrap();
+        assert_eq!(sent(&drain(&mut codec)).len(), 1);
+        codec.handle_frame(socket, &frame(r#"{"i":"2","p":{"b":{"json":1}}}"#), now);
+        match drain(&mut codec).as_slice() {
+            [CodecOutput::CallSettled {
+                call: c,
+                result: Ok(body),
+            }] => {
+                assert_eq!((*c, body.get()), (call, r#"{"json":1}"#))
+            }
+            other => panic!("{other:?}"),
+        }
+        let call = codec
+            .call(CallRequest::with_input(["m"], None).unwrap(), now)
+            .unwrap();
+        drain(&mut codec);
+        let forbidden = OrpcError::forbidden("no").to_body_string();
+        codec.handle_frame(
+            socket,
+            &frame(&format!(r#"{{"i":"3","p":{{"s":403,"b":{forbidden}}}}}"#)),
+            now,
+        );
+        match drain(&mut codec).as_slice() {
+            [CodecOutput::CallSettled {
+                call: c,
+                result: Err(Error::Rpc(error)),
+            }] => {
+                assert_eq!(*c, call);
+                assert_eq!(
+                    (error.code.as_str(), error.message.as_str()),
+                    ("FORBIDDEN", "no")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // Frames the decoder refuses are reported, the stream goes on.
+        codec.handle_frame(socket, &frame("not json"), now);
+        assert!(matches!(
+            drain(&mut codec).as_slice(),
+            [CodecOutput::Other(Output::FrameIgnored {
+                reason: Error::MalformedMessage { .. }
+            })]
+        ));
+
+        // Refresh: a token that does not parse fails; a good one arrives with its payload.
+        let due = codec.poll_timeout().unwrap();
+        codec.handle_timeout(due);
+        assert!(drain(&mut codec)
+            .iter()
+            .any(|o| matches!(o, CodecOutput::Other(Output::RefreshToken))));
+        codec.handle_refreshed(Ok("garbage".into()), due);
+        match drain(&mut codec).as_slice() {
+            [CodecOutput::Other(Output::RefreshFailed { reason, .. })] => {
+                assert!(reason.starts_with("invalid token: "), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let (fresh, fresh_payload) = token("room", 1_700_003_540.0);
+        codec.handle_refreshed(Ok(fresh.clone()), due);
+        let outputs = drain(&mut codec);
+        assert!(outputs.iter().any(|o| matches!(o,
+            CodecOutput::TokenUpdated { token, payload }
+                if *token == fresh && *payload == fresh_payload)));
+        assert_eq!(codec.token_payload(), &fresh_payload);
+        assert_eq!(codec.engine().token(), fresh);
+        // Same channel and tags: pushed on the open socket.
+        assert!(sent(&outputs)[0].contains("/updateToken"));
+    }
 }
