@@ -1,6 +1,9 @@
 //! [`Core`]: one engine, fed and drained through [`Core::input`].
 
-use std::time::Duration;
+use ::core::time::Duration;
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 
 use durable_iterator_protocol::client::{
     ceil_millis, CallId, CallRequest, ConnectionState, Engine, EngineOptions, EventKind, Incoming,
@@ -13,16 +16,13 @@ use crate::out::Out;
 use crate::{InputKind, OutputOp};
 
 /// One durable iterator's engine, as the JS driver sees it.
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen::prelude::wasm_bindgen)]
 #[derive(Default)]
 pub struct Core {
     engine: Option<Engine>,
 }
 
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen::prelude::wasm_bindgen)]
 impl Core {
     /// An engine that has not started: the first input is `Init`.
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen(constructor))]
     pub fn new() -> Core {
         Core::default()
     }
@@ -483,8 +483,8 @@ fn write_error(out: &mut Out, error: &Error) {
     out.open().str(error.code());
     match error {
         Error::TokenExpired { exp, now } => {
-            out.int((exp * 1000.0).round() as i64)
-                .int((now * 1000.0).round() as i64);
+            // Whole milliseconds: `as` truncates (core has no `round`); JS shows seconds.
+            out.int((exp * 1000.0) as i64).int((now * 1000.0) as i64);
         }
         Error::ConnectionClosed { code, reason } => {
             out.uint(u64::from(*code)).str(reason);

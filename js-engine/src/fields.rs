@@ -4,6 +4,10 @@
 //! JS is our own code, but a mismatch must still never panic the module (a panic aborts every
 //! iterator on the page): every read is checked and a short input reads as `None`.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// A cursor over an input's numbers and text.
 pub(crate) struct Fields<'a> {
     nums: &'a [f64],

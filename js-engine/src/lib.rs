@@ -5,13 +5,38 @@
 //! `JSON.parse` of each frame, rich JSON and error messages. The driver hands the engine only
 //! the envelope fields it decides on (packed as numbers plus one string, see [`Core::input`]),
 //! and names each message's payload by its index in the batch; the engine answers with a
-//! compact JSON list of outputs. No serde, no `core::fmt`, no float parsing or printing.
+//! compact JSON list of outputs. No serde, no `core::fmt`, no float parsing or printing, and
+//! no wasm-bindgen: four plain exports ([`exports`]) and a loader of a few lines in
+//! `js/engine.js` cost less than its glue.
 #![deny(missing_docs)]
+// In the browser the module is `no_std`: std's panic hook and formatting would be most of its
+// size. Native builds (the tests) keep std.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
 
 mod core;
+#[cfg(target_arch = "wasm32")]
+pub mod exports;
 mod fields;
 mod kinds;
 mod out;
 
 pub use crate::core::Core;
+
+/// A panic cannot be reported anywhere useful and must not unwind into JS: trap. Nothing in
+/// this crate or the engine panics on any input (untrusted data is never indexed or
+/// unwrapped); this is the last line.
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo) -> ! {
+    ::core::arch::wasm32::unreachable()
+}
+
+/// talc: 1.5 KB (gzip) more than the smallest allocator measured (lol_alloc's first-fit free
+/// list), but its allocations stay fast however fragmented the heap gets; the engine keeps
+/// thousands of short ids alive (de-duplication) while it allocates and frees per frame.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 pub use kinds::{InputKind, OutputOp};

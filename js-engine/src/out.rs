@@ -1,6 +1,8 @@
 //! The output list as JSON text, written by hand: integers and strings only, so neither
 //! `core::fmt` nor float printing is linked into the module.
 
+use alloc::string::String;
+
 /// A JSON array of arrays under construction: `[[op, arg, ...], ...]`.
 pub(crate) struct Out {
     buf: String,

@@ -1,5 +1,6 @@
 //! The one error type of the protocol crate.
 
+use crate::prelude::*;
 use thiserror::Error;
 
 use crate::client::Payload;
@@ -167,4 +168,4 @@ impl Error {
 }
 
 /// Result alias of this crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,6 +1,7 @@
 //! Request ids and event ids.
 
-use std::cmp::Ordering;
+use crate::prelude::*;
+use core::cmp::Ordering;
 
 /// Hands out request ids as oRPC does: base36 of a counter starting at 1 (`"1"` ... `"a"`).
 #[derive(Debug, Clone, Default)]

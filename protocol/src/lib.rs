@@ -9,6 +9,21 @@
 //! crate is the client engine alone, fed with decoded envelopes, free of serde and of the
 //! formatting machinery (what the npm wasm build links).
 #![deny(missing_docs)]
+// Without the codec the crate is `no_std` (with `alloc`): the npm wasm then links neither
+// std's panic and formatting machinery nor its hash maps.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+/// What std's prelude gives and `no_std` code must import.
+#[allow(unused_imports)]
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec;
+    pub(crate) use alloc::vec::Vec;
+}
 
 pub mod client;
 pub mod consts;

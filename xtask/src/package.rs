@@ -1,6 +1,6 @@
 //! `cargo xtask package`: builds the npm package `durable-iterator-wasm` into `pkg/`, ready for
 //! `npm pack`, `npm publish` or `npm i ./pkg`. The pieces: the client crate built with the
-//! size-first `wasm-release` profile, the `wasm-bindgen --target web` glue, `wasm-opt -Oz` when
+//! size-first `wasm-release` profile (no wasm-bindgen: `js/engine.js` loads it), `wasm-opt -Oz` when
 //! binaryen is installed, the hand-written JS in `js/`, and `pkg-template/` (package.json, whose
 //! `{{version}}` becomes the crate's version, README, LICENSE).
 
@@ -26,8 +26,8 @@ pub const PKG_DIR: &str = "pkg";
 const TEMPLATE_DIR: &str = "pkg-template";
 /// Placeholder in the template's package.json for the root crate's version.
 const VERSION_PLACEHOLDER: &str = "{{version}}";
-/// Base name of the wasm-bindgen output: `<name>.js` and `<name>_bg.wasm`; the JS glue in
-/// `js/` imports these names.
+/// Base name of the shipped wasm, `<name>_bg.wasm` (the name wasm-bindgen used to give it, which
+/// pages and bundlers already resolve); no file in js/ may start with it.
 const OUT_NAME: &str = "durable_iterator_wasm";
 /// The wasm file inside `pkg/`.
 const WASM_FILE: &str = "durable_iterator_wasm_bg.wasm";
@@ -101,23 +101,10 @@ fn build(ctx: &Ctx, pkg: &Path, version: &str) -> Result {
         fs::create_dir_all(dir)?;
     }
 
-    // The glue goes to the staging directory, where esbuild bundles it with js/. The default
-    // module path (`new URL('<name>_bg.wasm', import.meta.url)`) stays: browsers and bundlers
-    // resolve the wasm file from it. Names and producers sections only cost bytes.
-    run(Command::new("wasm-bindgen")
-        .args(["--target", "web", "--out-dir"])
-        .arg(&stage)
-        .args([
-            "--out-name",
-            OUT_NAME,
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-        ])
-        .arg(&wasm))?;
-    let staged_wasm = stage.join(WASM_FILE);
-    optimize_wasm(&ctx.root, &staged_wasm)?;
-    fs::copy(&staged_wasm, pkg.join(WASM_FILE))?;
+    // No wasm-bindgen: the module has four plain exports that js/engine.js loads itself.
+    let shipped_wasm = pkg.join(WASM_FILE);
+    fs::copy(&wasm, &shipped_wasm)?;
+    optimize_wasm(&ctx.root, &shipped_wasm)?;
 
     copy_js(&ctx.root.join("js"), &stage, pkg)?;
     bundle_js(&ctx.root, &stage, pkg)?;
@@ -171,8 +158,8 @@ fn bundle_js(root: &Path, stage: &Path, pkg: &Path) -> Result {
 /// Runs `wasm-opt -Oz` on the module and keeps the result when Node compiles it and it is not
 /// larger once gzipped (what a page downloads). The wasm-opt of binaryen's npm package (in
 /// `xtask/npm/`) comes first: Debian 12's binaryen (108) predates the reference-types
-/// instructions wasm-bindgen emits and cannot read the module; then the wasm-bindgen output
-/// ships as it is, with a note.
+/// instructions Rust emits and may not read the module; then the module ships as cargo built
+/// it, with a note.
 fn optimize_wasm(root: &Path, wasm: &Path) -> Result {
     let npm_wasm_opt = root.join(TOOLS_DIR).join("node_modules/.bin/wasm-opt");
     let wasm_opt_bin = if npm_wasm_opt.is_file() {
@@ -189,7 +176,7 @@ fn optimize_wasm(root: &Path, wasm: &Path) -> Result {
     let optimized = wasm.with_extension("opt.wasm");
     let mut wasm_opt = Command::new(&wasm_opt_bin);
     wasm_opt
-        .arg("-Oz")
+        .args(["-Oz", "--strip-debug", "--strip-producers"])
         .args(WASM_FEATURES)
         .arg(wasm)
         .arg("-o")
@@ -200,8 +187,8 @@ fn optimize_wasm(root: &Path, wasm: &Path) -> Result {
             .unwrap_or_else(|| "wasm-opt of unknown version".into());
         println!(
             "note: {version} cannot read this module (its error is above; binaryen 108, \
-             Debian 12's, predates the table instructions wasm-bindgen emits); shipping the \
-             wasm-bindgen output unoptimised"
+             Debian 12's, predates the reference-types instructions); shipping the module \
+             unoptimised"
         );
         return Ok(());
     }
@@ -222,7 +209,7 @@ fn optimize_wasm(root: &Path, wasm: &Path) -> Result {
         fs::rename(&optimized, wasm)?;
     } else {
         println!(
-            "    wasm-opt: {before} -> {after} bytes gzipped (larger); keeping the wasm-bindgen output"
+            "    wasm-opt: {before} -> {after} bytes gzipped (larger); keeping cargo's output"
         );
         fs::remove_file(&optimized)?;
     }
@@ -275,7 +262,7 @@ fn copy_template(template: &Path, pkg: &Path, version: &str) -> Result {
         let dest = pkg.join(&name);
         if dest.exists() {
             return fail(format!(
-                "{TEMPLATE_DIR}/{name} and a file from js/ or wasm-bindgen have the same name"
+                "{TEMPLATE_DIR}/{name} and a file from js/ or the wasm build have the same name"
             ));
         }
         if name == "package.json" {

@@ -130,6 +130,20 @@ fn clippy(ctx: &Ctx) -> Result {
         "--",
         "-D",
         "warnings",
+    ]))?;
+    // The npm wasm's exports, allocator and panic handler exist only on wasm32, and the crate
+    // must be built alone there (with the workspace, std would come in through shared
+    // dependencies and clash with its panic handler).
+    run(cargo(&ctx.root).args([
+        "clippy",
+        "--locked",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "durable-iterator-js-engine",
+        "--",
+        "-D",
+        "warnings",
     ]))
 }
 

@@ -5,7 +5,7 @@
 //! waves, and keeps the first retry fast. The PRNG is SplitMix64 seeded by the driver: the
 //! engine has no random source of its own, and a seed makes every test reproducible.
 
-use std::time::Duration;
+use core::time::Duration;
 
 use super::time::{duration_from_secs_f64, saturating_micros};
 
@@ -40,8 +40,15 @@ impl Backoff {
         } else {
             1.0
         };
-        let secs = self.initial.as_secs_f64() * factor.powi(exponent);
+        // Multiplied out instead of `powi`, which core lacks; it stops at the cap.
         let max = self.max.as_secs_f64();
+        let mut secs = self.initial.as_secs_f64();
+        for _ in 0..exponent {
+            if secs.is_nan() || secs >= max {
+                break;
+            }
+            secs *= factor;
+        }
         if secs.is_finite() && secs < max {
             duration_from_secs_f64(secs)
         } else {

@@ -1,6 +1,7 @@
 //! RPC calls over `/call`: pending calls, per-call retries, how answers settle them.
 
-use std::time::Duration;
+use crate::prelude::*;
+use core::time::Duration;
 
 use super::incoming::Payload;
 use super::time::Instant;
@@ -222,7 +223,7 @@ impl Calls {
 
     /// Forgets every call, returning their ids.
     pub fn drain(&mut self) -> Vec<CallId> {
-        std::mem::take(&mut self.pending)
+        core::mem::take(&mut self.pending)
             .into_iter()
             .map(|(id, _)| id)
             .collect()

@@ -2,6 +2,7 @@
 //! (the engine never parses JSON) and hands them in with the token text.
 
 use crate::error::{Error, Result};
+use crate::prelude::*;
 
 /// The claims of a durable iterator token that the client engine uses.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@ use super::events::{ConnectionState, Output, SocketId};
 use super::time::Instant;
 use crate::consts::CLOSE_CODE_TOKEN_EXPIRED;
 use crate::error::Error;
+use crate::prelude::*;
 
 impl Engine {
     /// Opens a new socket with the current token, unless offline or the token is spent.
@@ -145,7 +146,7 @@ impl Engine {
     }
 
     /// The backoff delay for the current attempt, never below the object's `retry` hint.
-    pub(super) fn retry_delay(&mut self) -> std::time::Duration {
+    pub(super) fn retry_delay(&mut self) -> core::time::Duration {
         let delay = self.options.backoff.delay(self.attempt, &mut self.rng);
         self.server_retry.map_or(delay, |floor| delay.max(floor))
     }

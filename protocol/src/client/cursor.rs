@@ -28,6 +28,7 @@
 
 use super::wire::{decimal, digits as decimal_digits};
 use crate::ids::is_numeric_event_id;
+use crate::prelude::*;
 
 /// Where the next subscription resumes from, and whether it can resume at all.
 #[derive(Debug, Clone)]
@@ -62,7 +63,7 @@ impl ResumeCursor {
     pub fn begin_subscription(&mut self) -> Option<String> {
         self.tracker = match self.cursor.as_deref() {
             None => Tracker::live(),
-            Some(cursor) => Tracker::replay(numeric(cursor).map_or(0, |c| u128::from(c) + 1)),
+            Some(cursor) => Tracker::replay(numeric(cursor).map_or(0, |c| c.saturating_add(1))),
         };
         self.cursor.clone()
     }
@@ -126,8 +127,9 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct Tracker {
     phase: Phase,
-    /// The smallest id the replay may contain (cursor + 1).
-    first: u128,
+    /// The smallest id the replay may contain (cursor + 1; saturating, so a cursor at
+    /// `u64::MAX` can only be matched by itself, which de-duplication drops anyway).
+    first: u64,
     prev: Option<u64>,
     max: Option<u64>,
 }
@@ -142,7 +144,7 @@ impl Tracker {
         }
     }
 
-    fn replay(first: u128) -> Self {
+    fn replay(first: u64) -> Self {
         Tracker {
             phase: Phase::Replay,
             first,
@@ -175,7 +177,7 @@ impl Tracker {
     }
 }
 
-fn digits(n: u128) -> u32 {
+fn digits(n: u64) -> u32 {
     n.checked_ilog10().map_or(1, |log| log + 1)
 }
 
@@ -185,8 +187,10 @@ fn digits(n: u128) -> u32 {
 /// An integer with as many digits as `x` sorts by text as by value; one with fewer digits,
 /// `n` of `l` digits, sorts text-above `x` exactly when `n` exceeds the first `l` digits of
 /// `x`. So the first integer that breaks the run is found per digit count, smallest first.
-fn covered_by_text_order(first: u128, x: u64) -> Option<u64> {
-    let x = u128::from(x);
+///
+/// In `u64` (ids have at most 20 digits, so every power of ten used is at most 10^19):
+/// 128-bit division would add a kilobyte of runtime code to the wasm module.
+fn covered_by_text_order(first: u64, x: u64) -> Option<u64> {
     if x < first {
         return None;
     }
@@ -196,18 +200,15 @@ fn covered_by_text_order(first: u128, x: u64) -> Option<u64> {
         let lowest = if length == first_digits {
             first
         } else {
-            10u128.pow(length - 1)
+            10u64.checked_pow(length - 1)?
         };
-        let prefix = x / 10u128.pow(x_digits - length);
+        let prefix = x / 10u64.checked_pow(x_digits - length)?;
         let breaker = lowest.max(prefix + 1);
-        if breaker < 10u128.pow(length) {
-            return breaker
-                .checked_sub(1)
-                .filter(|&y| y >= first)
-                .and_then(|y| u64::try_from(y).ok());
+        if breaker < 10u64.checked_pow(length)? {
+            return breaker.checked_sub(1).filter(|&y| y >= first);
         }
     }
-    u64::try_from(x).ok()
+    Some(x)
 }
 
 #[cfg(test)]

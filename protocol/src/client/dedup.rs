@@ -8,7 +8,8 @@
 //! object, but the set is bounded and lookups are per event, and this costs the wasm module a
 //! few hundred bytes where std's hash map (with SipHash and its random keys) costs kilobytes.
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 /// Remembers the last `capacity` delivered ids.
 #[derive(Debug, Clone)]
@@ -144,6 +145,7 @@ impl DeliveredIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::collections::VecDeque;
     use std::collections::HashSet;
 
     #[test]

@@ -5,8 +5,9 @@
 //! engine at [`Engine::poll_timeout`] with [`Engine::handle_timeout`], and after each of these
 //! drains [`Engine::poll_output`] until it returns `None`, doing what each output says.
 
-use std::collections::VecDeque;
-use std::time::Duration;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
+use core::time::Duration;
 
 use super::backoff::SplitMix64;
 use super::calls::{CallId, CallRequest, Calls};

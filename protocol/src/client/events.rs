@@ -1,6 +1,7 @@
 //! What goes into the engine and what comes out of it.
 
-use std::time::Duration;
+use crate::prelude::*;
+use core::time::Duration;
 
 use crate::error::Error;
 

@@ -3,6 +3,7 @@
 //! data and meta, response body); the engine only sees the envelope and names the payload by
 //! the handle the driver chose.
 
+use crate::prelude::*;
 #[cfg(feature = "codec")]
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! Engine options. Every field documents its default; `EngineOptions::default()` is what the
 //! JS and Rust surfaces use when the caller sets nothing.
 
-use std::time::Duration;
+use core::time::Duration;
 
 use super::backoff::Backoff;
 

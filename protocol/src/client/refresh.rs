@@ -4,7 +4,8 @@
 //! received it, never from a wall clock: a client whose clock is wrong still refreshes in time
 //! and still notices expiry.
 
-use std::time::Duration;
+use crate::prelude::*;
+use core::time::Duration;
 
 use super::claims::TokenClaims;
 use super::engine::{Engine, Link, CLOSE_NORMAL};
@@ -94,7 +95,7 @@ impl Engine {
         let Some(before) = self.options.refresh_before_expire else {
             return;
         };
-        let hidden_age = if self.token.claims.iat.fract() == 0.0 {
+        let hidden_age = if is_whole(self.token.claims.iat) {
             IAT_RESOLUTION
         } else {
             Duration::ZERO
@@ -259,4 +260,9 @@ impl Engine {
             self.reconnect_now("token update refused".to_owned(), now);
         }
     }
+}
+
+/// Whether `x` has no fractional part (core has no `fract`); every double beyond 2^53 is whole.
+fn is_whole(x: f64) -> bool {
+    x.abs() >= 9_007_199_254_740_992.0 || x == (x as i64) as f64
 }

@@ -8,10 +8,11 @@ use super::time::Instant;
 use super::wire;
 use crate::consts::{PATH_LIVENESS_PROBE, PATH_SUBSCRIBE};
 use crate::error::Error;
+use crate::prelude::*;
 
 /// The longest `retry` hint of the object the engine honours: a larger one (a bug, or a
 /// hostile object) would otherwise stall every reconnect for as long as it says.
-pub const MAX_SERVER_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+pub const MAX_SERVER_RETRY: core::time::Duration = core::time::Duration::from_secs(60);
 
 /// The longest event id the engine accepts, in bytes. The object's ids are decimal integers
 /// and custom ids are short; the engine remembers thousands of delivered ids, so without a
@@ -179,7 +180,7 @@ impl Engine {
         let Link::Open(open) = &mut self.link else {
             return;
         };
-        let previous = std::mem::replace(
+        let previous = core::mem::replace(
             &mut open.subscription,
             Subscription::Streaming {
                 request: id.to_owned(),
@@ -208,7 +209,7 @@ impl Engine {
             return self.ignore_unknown("event", id);
         }
         if let Some(retry) = retry_ms {
-            let retry = std::time::Duration::from_millis(retry);
+            let retry = core::time::Duration::from_millis(retry);
             self.server_retry = Some(retry.min(MAX_SERVER_RETRY));
         }
         match kind {

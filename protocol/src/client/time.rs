@@ -1,11 +1,11 @@
 //! The engine's notion of time: a monotonic instant supplied by the driver.
 //!
-//! `std::time::Instant` panics on `wasm32-unknown-unknown`, and reading a clock would make the
+//! `core::time::Instant` panics on `wasm32-unknown-unknown`, and reading a clock would make the
 //! engine untestable, so the driver passes "now" as the time elapsed since an origin of its
 //! choosing (`performance.now()` in the browser, a start `Instant` natively, a counter in tests).
 
-use std::ops::Add;
-use std::time::Duration;
+use core::ops::Add;
+use core::time::Duration;
 
 /// A point on the driver's monotonic clock, as the time elapsed since the driver's origin.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,6 +1,7 @@
 //! The object upgrade URL: the caller's URL plus `id` and `token` (PROTOCOL.md section 5).
 
 use crate::consts::{ID_PARAM, TOKEN_PARAM};
+use crate::prelude::*;
 
 /// `base` with `id={client_id}&token={token}` appended to its query, before any fragment.
 ///

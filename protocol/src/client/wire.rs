@@ -3,6 +3,7 @@
 //! same message; the differential tests (`protocol/tests/wire_encoder.rs`) hold them to it.
 
 use crate::consts::LAST_EVENT_ID_HEADER;
+use crate::prelude::*;
 
 /// `{"i":id,"p":{"u":url,"b":body}}`, plus `"h":{"last-event-id":…}` when given: a POST with
 /// a JSON body, as `ClientMessage::Request` encodes it. `body` must be one JSON value; it is
