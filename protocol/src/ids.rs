@@ -28,13 +28,22 @@ pub fn to_base36(mut n: u64) -> String {
     if n == 0 {
         return "0".to_owned();
     }
-    let mut out = Vec::with_capacity(13);
-    while n > 0 {
-        out.push(DIGITS[(n % 36) as usize]);
+    // Digits come out least significant first; 13 cover u64::MAX.
+    let mut digits = [0u8; 13];
+    let mut start = digits.len();
+    while n > 0 && start > 0 {
+        start -= 1;
+        if let (Some(slot), Some(digit)) = (digits.get_mut(start), DIGITS.get((n % 36) as usize)) {
+            *slot = *digit;
+        }
         n /= 36;
     }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
+    digits
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|&digit| char::from(digit))
+        .collect()
 }
 
 /// Whether `id` is a canonical decimal integer (what the object assigns when resume is on).

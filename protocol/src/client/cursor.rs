@@ -202,7 +202,7 @@ fn covered_by_text_order(first: u64, x: u64) -> Option<u64> {
         } else {
             10u64.checked_pow(length - 1)?
         };
-        let prefix = x / 10u64.checked_pow(x_digits - length)?;
+        let prefix = x.checked_div(10u64.checked_pow(x_digits - length)?)?;
         let breaker = lowest.max(prefix + 1);
         if breaker < 10u64.checked_pow(length)? {
             return breaker.checked_sub(1).filter(|&y| y >= first);
