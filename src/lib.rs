@@ -1,9 +1,11 @@
 //! Browser-first client for oRPC's Durable Iterator.
 //!
 //! The protocol decisions live in the IO-free engine of `durable-iterator-protocol`; this
-//! crate drives it with the browser's WebSocket, timers and page events, and exposes it to
-//! JavaScript and to Rust UI frameworks. With the `native` feature, the `native` module
-//! drives the same engine with Tokio, for Rust services and tests outside a browser.
+//! crate drives it with the browser's WebSocket, timers and page events for Rust UI frameworks
+//! (Leptos, Yew): a `Stream` of typed events and typed calls. With the `native` feature, the
+//! `native` module drives the same engine with Tokio, for Rust services and tests outside a
+//! browser. JavaScript users get the npm package instead: the same engine compiled alone
+//! (`js-engine/`) and driven by the JS in `js/`.
 #![deny(missing_docs)]
 
 #[cfg(target_arch = "wasm32")]
@@ -12,8 +14,6 @@ mod clock;
 pub mod driver;
 #[cfg(target_arch = "wasm32")]
 mod iterator;
-#[cfg(target_arch = "wasm32")]
-pub mod js_api;
 #[cfg(target_arch = "wasm32")]
 mod options;
 #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,6 @@
-// The socket worker's program; src/socket_worker.rs explains the protocol. Kept short: it is
-// embedded in the wasm module.
+// The socket worker's program, shared by the Rust API (src/socket_worker.rs, which embeds it)
+// and the npm package (js/sockets.js, through a module the package build generates from this
+// file); both explain the protocol. Kept short: it ships inside both.
 
 // Frame data the page has not taken yet, at most: past it a socket is closed as the server
 // closes a slow consumer, and the client resumes once the page has caught up.

@@ -143,6 +143,8 @@ fn bundle_js(root: &Path, stage: &Path, pkg: &Path) -> Result {
                 "--sources-content=true",
                 "--legal-comments=none",
                 "--target=es2022",
+                // Bare imports (`@orpc/client` in orpc.js) stay imports: the app provides them.
+                "--packages=external",
                 "--log-level=warning",
             ])
             .arg(format!("--outfile={}", pkg.join(entry).display()));
