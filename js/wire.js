@@ -111,6 +111,7 @@ export function readFrame(data, limit, nums, texts, reasons) {
     nums.push(3, 0, 0, 0)
     reasons.push(reason)
   }
+  const invalid = field => malformed(`missing or invalid \`${field}\``)
   let text = data
   if (typeof data === 'string') {
     const size = data.length * 3 > limit ? utf8Length(data) : 0
@@ -134,35 +135,34 @@ export function readFrame(data, limit, nums, texts, reasons) {
   catch (error) {
     return malformed(error.message)
   }
-  if (!isObject(message)) return malformed('a message is a JSON object')
+  if (!isObject(message)) return malformed('not a JSON object')
   const { i: id, t: type, p: payload } = message
-  if (typeof id !== 'string') return malformed('missing or invalid field `i`')
-  if (type != null && !isU64(type)) return malformed('invalid field `t`')
+  if (typeof id !== 'string') return invalid('i')
+  if (type != null && !isU64(type)) return invalid('t')
   if (type === 4) {
     nums.push(2, id.length)
     texts.push(id)
     return message
   }
   if (type != null && type !== 2 && type !== 3) return void nums.push(3, 1, type, 0)
-  if (payload == null) return malformed('message has no payload `p`')
-  if (!isObject(payload)) return malformed('payload: invalid type')
+  if (!isObject(payload)) return invalid('p')
   if (type === 3) {
     const kind = EVENT_KINDS.indexOf(payload.e)
-    if (kind < 0) return malformed('payload: missing or unknown event kind `e`')
+    if (kind < 0) return invalid('p.e')
     const meta = payload.m
     let eventId
     let retry = -1
     if (meta != null) {
-      if (!isObject(meta)) return malformed('payload: invalid event meta `m`')
+      if (!isObject(meta)) return invalid('p.m')
       if (meta.id != null) {
-        if (typeof meta.id !== 'string') return malformed('payload: invalid event id')
+        if (typeof meta.id !== 'string') return invalid('p.m.id')
         eventId = meta.id
       }
       if (meta.retry != null) {
-        if (!isU64(meta.retry)) return malformed('payload: invalid event retry')
+        if (!isU64(meta.retry)) return invalid('p.m.retry')
         retry = meta.retry
       }
-      if (meta.comments != null && !isStrings(meta.comments)) return malformed('payload: invalid event comments')
+      if (meta.comments != null && !isStrings(meta.comments)) return invalid('p.m.comments')
     }
     nums.push(1, kind, retry, id.length, eventId === undefined ? -1 : eventId.length)
     texts.push(id)
@@ -170,13 +170,13 @@ export function readFrame(data, limit, nums, texts, reasons) {
     return message
   }
   const status = payload.s ?? 200
-  if (!Number.isInteger(status) || status < 0 || status > 65535) return malformed('payload: invalid status `s`')
+  if (!Number.isInteger(status) || status < 0 || status > 65535) return invalid('p.s')
   const headers = payload.h
   let stream = 0
   if (headers != null) {
-    if (!isObject(headers)) return malformed('payload: invalid headers `h`')
+    if (!isObject(headers)) return invalid('p.h')
     for (const name in headers) {
-      if (typeof headers[name] !== 'string' && !isStrings(headers[name])) return malformed('payload: invalid headers `h`')
+      if (typeof headers[name] !== 'string' && !isStrings(headers[name])) return invalid('p.h')
     }
     const contentType = headers['content-type']
     const first = Array.isArray(contentType) ? contentType[0] : contentType
