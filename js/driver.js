@@ -3,14 +3,14 @@
 // out. The engine speaks numbers and strings through one entry point,
 // `core.input(kind, nums, text)`, and answers with the JSON text of its outputs (SPEC Part C).
 
-import { DurableIteratorError, describe, toError } from './errors.js'
-import { openSocket } from './sockets.js'
-import { parsePayload, readFrame, upgradeUrl } from './wire.js'
-
 import {
   ABORT, CALL, CALL_ERR, CALL_OK, CALL_REFUSED, CALL_STARTED, CLOSE, CLOSED, ENDED, EVENT, FRAMES, GAP, IGNORED, INIT,
   OFFLINE, ONLINE, OPEN, OPENED, REFRESH, REFRESH_FAILED, REFRESHED, RESUMED, SEND, STATE, STOP, TIMEOUT, TIMER, TOKEN, WAKE,
 } from './engine-codes.js'
+import { DurableIteratorError, describe, toError } from './errors.js'
+import { openSocket } from './sockets.js'
+import { parsePayload, readFrame, upgradeUrl } from './wire.js'
+
 const STATES = ['connecting', 'open', 'reconnecting', 'offline', 'refreshing', 'closed']
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
