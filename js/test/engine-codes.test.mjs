@@ -20,3 +20,11 @@ test('input kinds and output ops agree with js-engine/src/kinds.rs', () => {
   assert.ok(Object.keys(rust).length >= 29, Object.keys(rust).join(' '))
   assert.deepEqual({ ...codes }, rust)
 })
+
+test('the engine\'s reason for an undecodable frame is the one the driver replaces with its own', () => {
+  const core = readFileSync(new URL('../../js-engine/src/core.rs', import.meta.url), 'utf8')
+  const driver = readFileSync(new URL('../driver.js', import.meta.url), 'utf8')
+  const reason = /const NOT_A_PEER_MESSAGE = '([^']+)'/.exec(driver)?.[1]
+  assert.ok(reason, 'NOT_A_PEER_MESSAGE in driver.js')
+  assert.ok(core.includes(`"${reason}"`), `js-engine/src/core.rs words undecodable frames "${reason}"`)
+})
