@@ -52,22 +52,13 @@ export function parsePayload(token) {
   return payload
 }
 
-const encoder = new TextEncoder()
-
 /**
  * The `application/x-www-form-urlencoded` serializer of the URL standard (`URLSearchParams`):
- * ASCII alphanumerics and `*-._` stay, space becomes `+`, every other UTF-8 byte `%XX`.
+ * ASCII alphanumerics and `*-._` stay, space becomes `+`, every other UTF-8 byte `%XX`. That is
+ * `encodeURIComponent` with `!'()~` encoded too and `+` for space.
  */
-function formEncode(value) {
-  let out = ''
-  for (const byte of encoder.encode(value)) {
-    const lower = byte | 32
-    out += (byte >= 48 && byte <= 57) || (lower >= 97 && lower <= 122) || byte === 42 || byte === 45 || byte === 46 || byte === 95
-      ? String.fromCharCode(byte)
-      : byte === 32 ? '+' : `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`
-  }
-  return out
-}
+const formEncode = value => encodeURIComponent(value)
+  .replace(/[!'()~]|%20/g, char => char === '%20' ? '+' : `%${char.charCodeAt(0).toString(16).toUpperCase()}`)
 
 /**
  * The object's upgrade URL: `base` with `id` and `token` appended to its query, before any
