@@ -4,12 +4,15 @@
 // and a raw WebSocket floor. Prints a markdown table and writes it, with every sample, to --out.
 //
 //   node run.js [--quick] [--runs N] [--only throughput,large,...] [--server BIN]
-//               [--native BIN] [--pkg DIR] [--out DIR] [--driver cdp|playwright]
+//               [--native BIN] [--pkg DIR] [--baseline-pkg DIR] [--out DIR]
+//               [--driver cdp|playwright]
 //
 // --quick is the smoke run (tiny sizes, one run) that `cargo xtask test` includes.
 // --driver picks what drives Chromium: `cdp` (the default, the headline figures) never enables
 // the DevTools Network domain; `playwright` does, in every page and worker, so Chromium copies
 // each WebSocket frame to the driver on the socket's thread, inside the measurement.
+// --baseline-pkg DIR adds `ours-before`, the package built in DIR (an earlier build of it), run
+// exactly like `ours` in the same pages and runs, and its sizes: before/after figures side by side.
 
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -20,7 +23,7 @@ import { launch } from './lib/cdp.js'
 import { startServer } from './lib/server.js'
 import { buildSite, REPO_ROOT } from './lib/site.js'
 import { sizes } from './lib/sizes.js'
-import { CLIENTS, LABELS, report } from './lib/report.js'
+import { baselineLabel, CLIENTS, LABELS, report } from './lib/report.js'
 import { median, percentile } from './lib/stats.js'
 import { workerHeapBytes } from './lib/worker-heap.js'
 
@@ -82,6 +85,7 @@ function parseArgs(argv) {
     else if (flag === '--server') options.server = resolve(value())
     else if (flag === '--native') options.native = resolve(value())
     else if (flag === '--pkg') options.pkg = resolve(value())
+    else if (flag === '--baseline-pkg') options.baselinePkg = resolve(value())
     else if (flag === '--out') options.out = resolve(value())
     else if (flag === '--with-page-socket') options.withPageSocket = true
     else if (flag === '--driver') options.driver = value()
@@ -205,7 +209,8 @@ async function fanout(bench) {
 /** Drops the sockets while publishing at a steady rate; one series of drops per client. */
 async function recovery(bench) {
   const { drops, gapMs, rate } = bench.config.recovery
-  const clients = CLIENTS.filter(c => c !== 'floor') // the floor has no recovery at all
+  // The floor has no recovery at all; `ours-page` runs in the four delivery scenarios only.
+  const clients = (bench.config.clients ?? CLIENTS).filter(c => c !== 'floor' && c !== 'ours-page')
   const samples = {}
   for (const client of clients) {
     const { page, close } = await bench.page()
@@ -243,6 +248,9 @@ async function recovery(bench) {
   return samples
 }
 
+/** The clients that run a package, whose wasm memory the page can report. */
+const hasWasm = client => client === 'ours' || client === 'ours-before'
+
 /** JS heap of the page and its workers (after a forced GC) and wasm memory before and after many events. */
 async function memory(bench) {
   const { warmup, count, size, clients } = bench.config.memory
@@ -257,7 +265,7 @@ async function memory(bench) {
         await cdp.send('HeapProfiler.collectGarbage')
         return (await cdp.send('Runtime.getHeapUsage')).usedSize
       }
-      const wasm = () => page.evaluate(() => window.bench.wasmMemoryBytes())
+      const wasm = () => page.evaluate(c => window.bench.wasmMemoryBytes(c), client)
       // The package's socket worker holds frames between the socket and the page.
       const workers = () => workerHeapBytes(cdp)
       const { chn, handle } = await bench.open(page, client, 'mem', { expected: warmup + count })
@@ -273,8 +281,8 @@ async function memory(bench) {
         events: count,
         heapBeforeKB: before.heap / 1024,
         heapAfterKB: after.heap / 1024,
-        wasmBeforeKB: client === 'ours' ? before.wasm / 1024 : Number.NaN,
-        wasmAfterKB: client === 'ours' ? after.wasm / 1024 : Number.NaN,
+        wasmBeforeKB: hasWasm(client) ? before.wasm / 1024 : Number.NaN,
+        wasmAfterKB: hasWasm(client) ? after.wasm / 1024 : Number.NaN,
         workerHeapBeforeKB: before.workers / 1024,
         workerHeapAfterKB: after.workers / 1024,
         seconds: (Date.now() - started) / 1000,
@@ -322,10 +330,18 @@ async function main() {
   // `ours-page` is the package with its socket on the page (`offMainThread: false`): what the
   // socket worker gains, measured in the same run.
   if (options.withPageSocket) config.clients = ['ours', 'ours-page', ...CLIENTS.slice(1)]
+  // `ours-before` is the package from --baseline-pkg, right after `ours` in every run.
+  if (options.baselinePkg) {
+    const clients = config.clients ?? CLIENTS
+    config.clients = [...clients.slice(0, clients.indexOf('ours') + 1), 'ours-before', ...clients.slice(clients.indexOf('ours') + 1)]
+    config.memory = { ...config.memory, clients: ['ours', 'ours-before', ...config.memory.clients.slice(1)] }
+    LABELS['ours-before'] = baselineLabel(options.baselinePkg)
+  }
   const meta = {
     quick: options.quick,
     driver: options.driver,
     runs: config.runs,
+    baselinePkg: options.baselinePkg,
     date: new Date().toISOString(),
     cpu: os.cpus()[0]?.model ?? 'unknown CPU',
     cores: os.cpus().length,
@@ -335,7 +351,7 @@ async function main() {
     loadStart: os.loadavg().map(l => l.toFixed(2)).join(' '),
     config,
   }
-  const site = await buildSite(options.pkg)
+  const site = await buildSite(options.pkg, options.baselinePkg)
   const server = await startServer({ binary: options.server, staticDir: site.dir })
   let browser
   const results = {}
@@ -349,7 +365,7 @@ async function main() {
       log(`==> ${name}`)
       const started = Date.now()
       try {
-        results[name] = name === 'size' ? await sizes(options.pkg) : await scenarios[name](bench)
+        results[name] = name === 'size' ? await sizes(options.pkg, options.baselinePkg) : await scenarios[name](bench)
         if (name === 'size') log(`  ${JSON.stringify(results.size)}`)
       }
       catch (error) {

@@ -1,12 +1,16 @@
 // The markdown table of a run: medians per client, ratios to the upstream-equivalent and the
-// floor, the native fan-out, memory and sizes. Scenarios that did not run are left out.
+// floor (and to the baseline package with --baseline-pkg), the native fan-out, memory and sizes.
+// Scenarios that did not run are left out.
 
 import { median } from './stats.js'
 
 /** The clients of the page, in the order they run. */
 export const CLIENTS = ['ours', 'upstream', 'floor']
 /** How the table names them. */
-export const LABELS = { 'ours': 'ours', 'ours-page': 'ours, socket on the page', 'upstream': 'upstream-eq', 'floor': 'floor' }
+export const LABELS = { 'ours': 'ours', 'ours-page': 'ours, socket on the page', 'ours-before': 'ours, before', 'upstream': 'upstream-eq', 'floor': 'floor' }
+
+/** How the table names the package of --baseline-pkg. */
+export const baselineLabel = dir => `ours, before (${dir})`
 
 /** How the header names the driver: whether the browser reported every WebSocket frame to it. */
 const DRIVER_LABELS = {
@@ -29,13 +33,18 @@ export function report(results, meta) {
   const row = cells => lines.push(`| ${cells.join(' | ')} |`)
   lines.push(`Mode: ${meta.quick ? 'quick (smoke sizes, not a measurement)' : 'full'}; driver: ${DRIVER_LABELS[meta.driver] ?? meta.driver}; runs per scenario: ${meta.runs}; ${meta.date}`)
   lines.push(`Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memoryGB} GB; ${meta.os}; Node ${meta.node}; Chromium ${meta.chromium}; load average at start ${meta.loadStart}, at end ${meta.loadEnd}`)
+  // With --baseline-pkg: a column for the baseline package beside ours, and ours / baseline.
+  const before = meta.baselinePkg ? baselineLabel(meta.baselinePkg) : undefined
+  const b = (cell, ...cells) => before ? [cell, ...cells] : cells
   lines.push('')
-  row(['scenario', 'metric', 'ours', 'upstream-eq', 'floor', 'ours / upstream-eq', 'ours / floor'])
-  row(['---', '---', '---:', '---:', '---:', '---:', '---:'])
+  row(['scenario', 'metric', 'ours', ...b(before), 'upstream-eq', 'floor', ...b(`ours / ${before}`), 'ours / upstream-eq', 'ours / floor'])
+  row(['---', '---', '---:', ...b('---:'), '---:', '---:', ...b('---:'), '---:', '---:'])
+  const ratios = before ? 3 : 2 // cells after the client ones
   const compare = (scenario, metric, samples, key, digits, better) => {
     if (!samples) return
     const [o, u, f] = CLIENTS.map(c => med(samples, c, key))
-    row([scenario, `${metric} (${better} is better)`, fmt(o, digits), fmt(u, digits), fmt(f, digits), ratio(o, u), ratio(o, f)])
+    const p = med(samples, 'ours-before', key)
+    row([scenario, `${metric} (${better} is better)`, fmt(o, digits), ...b(fmt(p, digits)), fmt(u, digits), fmt(f, digits), ...b(ratio(o, p)), ratio(o, u), ratio(o, f)])
   }
   const c = meta.config
   compare(`throughput: ${fmt(c.throughput.count)} x ${c.throughput.size} B, 1 iterator`, 'events/s', results.throughput, 'eventsPerSecond', 0, 'higher')
@@ -46,21 +55,23 @@ export function report(results, meta) {
     const r = results.recovery
     const cell = (client, key) => fmt(r[client]?.[0]?.[key], 0)
     compare(`recovery: ${c.recovery.drops} server drops at ${c.recovery.rate} events/s`, 'median ms to next event', r, 'medianMs', 0, 'lower')
-    row(['', 'lost / duplicated events', `${cell('ours', 'lost')} / ${cell('ours', 'duplicated')}`, `${cell('upstream', 'lost')} / ${cell('upstream', 'duplicated')}`, 'n/a (no recovery)', '', ''])
+    const lostDup = client => `${cell(client, 'lost')} / ${cell(client, 'duplicated')}`
+    row(['', 'lost / duplicated events', lostDup('ours'), ...b(lostDup('ours-before')), lostDup('upstream'), 'n/a (no recovery)', ...Array(ratios).fill('')])
   }
   compare(`fan-out: ${c.fanout.iterators} iterators in one page, ${fmt(c.fanout.count)} events`, 'deliveries/s', results.fanout, 'deliveriesPerSecond', 0, 'higher')
   if (results.native) {
     const n = results.native.native
     const m = key => fmt(median(n.map(s => s[key])), 2)
-    row([`fan-out: ${fmt(c.native.sockets)} sockets, native client, ${c.native.rate} events/s`, 'server publish-to-delivery p50 / p99 / max ms', `${m('p50Ms')} / ${m('p99Ms')} / ${m('maxMs')}`, '', '', `lost: ${n.map(s => s.lost).join(', ')}`, ''])
+    row([`fan-out: ${fmt(c.native.sockets)} sockets, native client, ${c.native.rate} events/s`, 'server publish-to-delivery p50 / p99 / max ms', `${m('p50Ms')} / ${m('p99Ms')} / ${m('maxMs')}`, ...b(''), '', '', ...b(''), `lost: ${n.map(s => s.lost).join(', ')}`, ''])
   }
   if (results.memory) {
     for (const client of c.memory.clients) {
       const s = results.memory[client]?.[0]
       if (!s) continue
-      const wasm = client === 'ours' ? `; wasm ${fmt(s.wasmBeforeKB)} -> ${fmt(s.wasmAfterKB)} KB` : ''
+      const wasm = Number.isFinite(s.wasmBeforeKB) ? `; wasm ${fmt(s.wasmBeforeKB)} -> ${fmt(s.wasmAfterKB)} KB` : ''
       const workers = s.workerHeapBeforeKB || s.workerHeapAfterKB ? `; worker JS heap ${fmt(s.workerHeapBeforeKB)} -> ${fmt(s.workerHeapAfterKB)} KB` : ''
-      row([`memory: ${fmt(s.events)} events`, `${LABELS[client]}: page JS heap after GC`, `${fmt(s.heapBeforeKB)} -> ${fmt(s.heapAfterKB)} KB${wasm}${workers}`, '', '', '', ''])
+      const label = client === 'ours-before' ? before : LABELS[client]
+      row([`memory: ${fmt(s.events)} events`, `${label}: page JS heap after GC`, `${fmt(s.heapBeforeKB)} -> ${fmt(s.heapAfterKB)} KB${wasm}${workers}`, ...b(''), '', '', ...Array(ratios).fill('')])
     }
   }
   const withPage = ['throughput', 'large', 'latency', 'fanout'].filter(n => results[n]?.['ours-page'])
@@ -79,13 +90,19 @@ export function report(results, meta) {
   if (results.size) {
     const s = results.size
     lines.push('')
-    row(['size (bytes: raw / gzip -9)', 'ours', 'upstream-eq (esbuild --minify)', 'ours / upstream-eq (gzip)'])
-    row(['---', '---:', '---:', '---:'])
-    row(['wasm', `${kb(s.wasm.raw)} / ${kb(s.wasm.gzip)}`, '', ''])
-    row(['JS as shipped (all .js in pkg/)', `${kb(s.js.raw)} / ${kb(s.js.gzip)}`, '', ''])
-    row(['total as shipped (wasm + JS)', `${kb(s.total.raw)} / ${kb(s.total.gzip)}`, `${kb(s.upstream.raw)} / ${kb(s.upstream.gzip)}`, ratio(s.total.gzip, s.upstream.gzip)])
-    row(['JS of index.js bundled + minified (esbuild)', `${kb(s.jsMinified.raw)} / ${kb(s.jsMinified.gzip)}`, '', ''])
-    row(['total with minified JS', `${kb(s.totalMinified.raw)} / ${kb(s.totalMinified.gzip)}`, `${kb(s.upstream.raw)} / ${kb(s.upstream.gzip)}`, ratio(s.totalMinified.gzip, s.upstream.gzip)])
+    const p = s.before
+    const sb = (cell, ...cells) => p ? [cell, ...cells] : cells
+    row(['size (bytes: raw / gzip -9)', 'ours', ...sb(before ?? ''), 'upstream-eq (esbuild --minify)', ...sb(`ours / ${before} (gzip)`), 'ours / upstream-eq (gzip)'])
+    row(['---', '---:', ...sb('---:'), '---:', ...sb('---:'), '---:'])
+    const sizeRow = (name, key, upstream) => {
+      const size = x => `${kb(x[key].raw)} / ${kb(x[key].gzip)}`
+      row([name, size(s), ...sb(p && size(p)), upstream ? `${kb(s.upstream.raw)} / ${kb(s.upstream.gzip)}` : '', ...sb(p && ratio(s[key].gzip, p[key].gzip)), upstream ? ratio(s[key].gzip, s.upstream.gzip) : ''])
+    }
+    sizeRow('wasm', 'wasm')
+    sizeRow('JS as shipped (all .js in pkg/)', 'js')
+    sizeRow('total as shipped (wasm + JS)', 'total', true)
+    sizeRow('JS of index.js bundled + minified (esbuild)', 'jsMinified')
+    sizeRow('total with minified JS', 'totalMinified', true)
   }
   return lines.join('\n')
 }

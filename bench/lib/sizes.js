@@ -34,21 +34,26 @@ async function bundle(entry, external = []) {
   return Buffer.from(result.outputFiles[0].contents)
 }
 
-/** Sizes in bytes (raw and gzip -9) for the table. */
-export async function sizes(pkgDir) {
+/** Sizes in bytes (raw and gzip -9) for the table; `before` those of `baselineDir` (--baseline-pkg). */
+export async function sizes(pkgDir, baselineDir) {
+  const ours = await packageSizes(pkgDir)
+  const upstream = measure([await bundle(join(BENCH_DIR, 'upstream', 'size-entry.js'))])
+  return { ...ours, upstream, ...(baselineDir ? { before: await packageSizes(baselineDir) } : {}) }
+}
+
+/** Raw and gzip -9 bytes of the package in `pkgDir`. */
+async function packageSizes(pkgDir) {
   const files = readdirSync(pkgDir).filter(name => statSync(join(pkgDir, name)).isFile())
   const read = name => readFileSync(join(pkgDir, name))
   const wasm = measure(files.filter(n => n.endsWith('.wasm')).map(read))
   const js = measure(files.filter(n => n.endsWith('.js')).map(read))
   // The JS of the main entry as an app's bundler would ship it (minified, wasm file apart).
   const jsMinified = measure([await bundle(join(pkgDir, 'index.js'), ['node:fs/promises'])])
-  const upstream = measure([await bundle(join(BENCH_DIR, 'upstream', 'size-entry.js'))])
   return {
     wasm,
     js,
     total: { raw: wasm.raw + js.raw, gzip: wasm.gzip + js.gzip },
     jsMinified,
     totalMinified: { raw: wasm.raw + jsMinified.raw, gzip: wasm.gzip + jsMinified.gzip },
-    upstream,
   }
 }

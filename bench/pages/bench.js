@@ -4,6 +4,8 @@
 //
 // - ours: the npm package (`/pkg/`), `fromToken` and `for await`; `ours-page` the same with
 //   its socket on the page (`offMainThread: false`, run with `--with-page-socket`);
+//   `ours-before` the same from the baseline package (`/pkg-before/`, run with
+//   `--baseline-pkg`), imported only by the pages that open it;
 // - upstream: the upstream-equivalent stack (`/upstream.js`, bundled from npm by the harness);
 // - floor: a raw WebSocket and `JSON.parse` of each frame, no logic at all.
 
@@ -24,7 +26,31 @@ const clockOffset = (() => {
 const wallNow = () => performance.timeOrigin + performance.now() + clockOffset
 const handles = new Map()
 let nextHandle = 1
-let wasmMemory
+/** The wasm memory of each package, by client (`ours-page` shares `ours`'s). */
+const wasmMemories = {}
+/** The module of the baseline package, once an `ours-before` client needs it. */
+let before
+
+/**
+ * The memory of the last wasm instance the page created: wasm-bindgen's `initialize()` returns
+ * the module's exports, the lean package's returns nothing, so the instantiation is watched.
+ */
+let instantiatedMemory
+for (const name of ['instantiate', 'instantiateStreaming']) {
+  const original = WebAssembly[name]
+  WebAssembly[name] = async function (...args) {
+    const result = await original.apply(this, args)
+    instantiatedMemory = (result.instance ?? result).exports.memory
+    return result
+  }
+}
+
+/** Initializes `pkg` and keeps its wasm memory as `client`'s. */
+async function initialize(client, pkg) {
+  instantiatedMemory = undefined
+  const exports = await pkg.initialize()
+  wasmMemories[client] = exports?.memory ?? instantiatedMemory
+}
 
 /** The object's upgrade URL for one client id, as every client builds it. */
 function upgradeUrl(objectUrl, token) {
@@ -44,10 +70,10 @@ async function pump(iterator, collector) {
   }
 }
 
-/** The package's client with `extra` options. */
-function oursWith(extra) {
+/** The client of package `pkg()` with `extra` options. */
+function oursWith(extra, pkg = () => ours) {
   return async (objectUrl, token, collector) => {
-    const it = await ours.fromToken(token, { url: objectUrl, ...extra })
+    const it = await pkg().fromToken(token, { url: objectUrl, ...extra })
     it.addEventListener('reconnecting', () => collector.disconnected())
     pump(it, collector)
     return () => it.return()
@@ -57,6 +83,7 @@ function oursWith(extra) {
 const CLIENTS = {
   'ours': oursWith({}),
   'ours-page': oursWith({ offMainThread: false }),
+  'ours-before': oursWith({}, () => before),
   async upstream(objectUrl, token, collector) {
     const sub = await upstream.subscribe(objectUrl, token, { onDisconnect: () => collector.disconnected() })
     pump(sub.iterator, collector)
@@ -148,6 +175,10 @@ window.bench = {
   /** Opens `count` clients of `client` kind on `token`'s channel; returns a handle. */
   async open(client, objectUrl, token, count, options) {
     const collector = new Collector(options)
+    if (client === 'ours-before' && !before) {
+      before = await import('/pkg-before/index.js')
+      await initialize(client, before)
+    }
     const closers = []
     for (let i = 0; i < count; i++) closers.push(await CLIENTS[client](objectUrl, token, collector))
     const handle = nextHandle++
@@ -209,14 +240,12 @@ window.bench = {
     handles.delete(handle)
   },
 
-  /** Bytes of the wasm module's linear memory. */
-  wasmMemoryBytes() {
-    return wasmMemory.buffer.byteLength
+  /** Bytes of the linear memory of `client`'s wasm module (`ours` by default; NaN without one). */
+  wasmMemoryBytes(client = 'ours') {
+    return wasmMemories[client]?.buffer.byteLength ?? Number.NaN
   },
 
   now: wallNow,
 }
 
-window.ready = ours.initialize().then((exports) => {
-  wasmMemory = exports.memory
-})
+window.ready = initialize('ours', ours)
