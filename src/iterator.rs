@@ -7,7 +7,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use durable_iterator_protocol::client::{CallId, CallRequest, ConnectionState, Event};
+use durable_iterator_protocol::client::{
+    CallId, CallRequest, ConnectionState, Event, DEFAULT_RPC_RETRY_DELAY,
+};
 use durable_iterator_protocol::{RawJson, RichBody, TokenPayload};
 use futures_channel::oneshot;
 use futures_core::Stream;
@@ -107,7 +109,7 @@ impl<T> DurableIterator<T> {
             driver: self.driver.clone(),
             path: path.into_iter().map(Into::into).collect(),
             retries: 0,
-            retry_delay: Duration::from_secs(2),
+            retry_delay: DEFAULT_RPC_RETRY_DELAY,
         }
     }
 

@@ -7,7 +7,7 @@ use alloc::string::String;
 
 use durable_iterator_protocol::client::{
     ceil_millis, CallId, CallRequest, ConnectionState, Engine, EngineOptions, EventKind, Incoming,
-    Input, Instant, Output, Payload, SocketId, TokenClaims,
+    Input, Instant, Output, Payload, SocketId, TokenClaims, DEFAULT_RPC_RETRY_DELAY,
 };
 use durable_iterator_protocol::Error;
 
@@ -356,7 +356,8 @@ fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut 
 
 fn read_call(fields: &mut Fields) -> Option<CallRequest> {
     let retries = fields.u32()?;
-    let retry_delay = millis(fields.num()?);
+    let mut retry_delay = DEFAULT_RPC_RETRY_DELAY;
+    set_duration(&mut retry_delay, fields.num()?);
     let segments = fields.uint()?;
     let path = fields.strings(segments)?;
     let body = fields.string()?.to_owned();

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use durable_iterator_protocol::client::{CallRequest, ConnectionState, Event};
+use durable_iterator_protocol::client::{
+    CallRequest, ConnectionState, Event, DEFAULT_RPC_RETRY_DELAY,
+};
 use durable_iterator_protocol::{RichBody, TokenPayload};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
@@ -110,7 +112,7 @@ impl<T> DurableIterator<T> {
             handle: self.handle.clone(),
             path: path.into_iter().map(Into::into).collect(),
             retries: 0,
-            retry_delay: Duration::from_secs(2),
+            retry_delay: DEFAULT_RPC_RETRY_DELAY,
         }
     }
 

@@ -10,6 +10,9 @@ use crate::consts::PATH_CALL;
 use crate::error::Error;
 use crate::ids::RequestIdGenerator;
 
+/// The pause before each retry of a call when the caller names none (upstream's default).
+pub const DEFAULT_RPC_RETRY_DELAY: Duration = Duration::from_secs(2);
+
 /// Names one call for its whole life, across retries and reconnects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId(pub u64);
@@ -36,7 +39,7 @@ impl CallRequest {
             path: path.into_iter().map(Into::into).collect(),
             body,
             retries: 0,
-            retry_delay: Duration::from_secs(2),
+            retry_delay: DEFAULT_RPC_RETRY_DELAY,
         }
     }
 

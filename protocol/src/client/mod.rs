@@ -64,7 +64,7 @@ mod url;
 pub mod wire;
 
 pub use backoff::{Backoff, SplitMix64};
-pub use calls::{CallId, CallRequest};
+pub use calls::{CallId, CallRequest, DEFAULT_RPC_RETRY_DELAY};
 pub use claims::TokenClaims;
 #[cfg(feature = "codec")]
 pub(crate) use claims::NOT_FINITE;
