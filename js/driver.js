@@ -158,7 +158,7 @@ export class Driver {
    */
   call(path, body, retries, retryDelayMs, signal) {
     if (this.#ended) return Promise.reject(toError(['ITERATOR_ENDED']))
-    const nums = [now(), Number(retries), option(retryDelayMs, 2000), path.length]
+    const nums = [now(), Number(retries), option(retryDelayMs), path.length]
     const text = pack(nums, [...path, body])
     const outputs = this.#feed(CALL, nums, text)
     const started = outputs.find(output => output[0] === CALL_STARTED || output[0] === CALL_REFUSED)

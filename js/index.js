@@ -85,7 +85,8 @@ class DurableIterator extends EventTarget {
   constructor(token, options, getToken) {
     super()
     this.#custom = options.customJsonSerializers ?? []
-    this.#retryDelayMs = (options.rpcRetryDelayInSeconds ?? 2) * 1000
+    // Undefined (NaN) is the engine's default delay.
+    this.#retryDelayMs = options.rpcRetryDelayInSeconds * 1000
     this.#interceptors = options.interceptors ?? []
     this.#mapError = options[MAP_ERROR] ?? (error => error)
     this.#lastEventId = typeof options.lastEventId === 'string' ? options.lastEventId : undefined

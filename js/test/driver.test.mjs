@@ -167,7 +167,7 @@ test('calls: started, answered by a message of the batch, rejected, refused, abo
   const { FakeSocket, sockets } = fakeSockets()
   const driver = new Driver(Core, token(), { url: 'ws://h/', WebSocket: FakeSocket }, undefined, recorder().sink)
   const ok = driver.call(['m'], 'BODY', 2, undefined)
-  assert.deepEqual(inputs.at(-1).nums.slice(1), [2, 2000, 1, 1, 4])
+  assert.deepEqual(inputs.at(-1).nums.slice(1), [2, NaN, 1, 1, 4])
   assert.equal(inputs.at(-1).text, 'mBODY')
   const rejected = driver.call(['m'], 'B', 0, 10)
   await assert.rejects(driver.call(['x', 'y'], 'B', 0, 10), { code: 'RPC_NOT_ALLOWED', message: 'method "x" is not allowed by the token' })
