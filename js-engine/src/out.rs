@@ -3,6 +3,9 @@
 
 use alloc::string::String;
 
+// The request encoder's writers: the outputs are JSON text of the same kind.
+use durable_iterator_protocol::client::wire::{push_decimal, push_json_string};
+
 /// A JSON array of arrays under construction: `[[op, arg, ...], ...]`.
 pub(crate) struct Out {
     buf: String,
@@ -47,7 +50,7 @@ impl Out {
 
     pub(crate) fn uint(&mut self, value: u64) -> &mut Self {
         self.separate();
-        push_uint(&mut self.buf, value);
+        push_decimal(&mut self.buf, value);
         self
     }
 
@@ -56,7 +59,7 @@ impl Out {
         if value < 0 {
             self.buf.push('-');
         }
-        push_uint(&mut self.buf, value.unsigned_abs());
+        push_decimal(&mut self.buf, value.unsigned_abs());
         self
     }
 
@@ -86,57 +89,6 @@ impl Out {
     }
 }
 
-/// Decimal digits of `value`.
-pub(crate) fn push_uint(buf: &mut String, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        if let Some(slot) = digits.get_mut(start) {
-            *slot = b'0' + (value % 10) as u8;
-        }
-        value /= 10;
-        if value == 0 || start == 0 {
-            break;
-        }
-    }
-    for &digit in digits.get(start..).unwrap_or_default() {
-        buf.push(char::from(digit));
-    }
-}
-
-/// `value` as a JSON string: quotes, backslashes and control characters escaped; everything
-/// else as it is (JSON allows any other character, U+2028 included).
-fn push_json_string(buf: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    buf.reserve(value.len() + 2);
-    buf.push('"');
-    let mut plain_from = 0;
-    for (index, byte) in value.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // Every byte matched above is ASCII, so these cuts fall on character boundaries.
-        buf.push_str(value.get(plain_from..index).unwrap_or_default());
-        plain_from = index + 1;
-        if escape.is_empty() {
-            buf.push_str("\\u00");
-            buf.push(char::from(HEX[usize::from(byte >> 4)]));
-            buf.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        } else {
-            buf.push_str(escape);
-        }
-    }
-    buf.push_str(value.get(plain_from..).unwrap_or_default());
-    buf.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,18 +113,9 @@ mod tests {
     }
 
     #[test]
-    fn integers_print_in_decimal() {
-        for value in [0u64, 7, 10, 1234567890, u64::MAX] {
-            let mut buf = String::new();
-            push_uint(&mut buf, value);
-            assert_eq!(buf, value.to_string());
-        }
-    }
-
-    #[test]
-    fn strings_escape_what_json_requires() {
-        let mut buf = String::new();
-        push_json_string(&mut buf, "a\"b\\c\nd\u{1}e\u{2028}é");
-        assert_eq!(buf, "\"a\\\"b\\\\c\\nd\\u0001e\u{2028}é\"");
+    fn strings_are_escaped_for_json() {
+        let mut out = Out::new();
+        out.open().str("a\"b\\c\nd\u{1}e\u{2028}é").close();
+        assert_eq!(out.finish(), "[[\"a\\\"b\\\\c\\nd\\u0001e\u{2028}é\"]]");
     }
 }
