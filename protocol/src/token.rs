@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::Sha256;
 
+use crate::client::claims;
 use crate::error::{Error, Result};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -113,20 +114,18 @@ impl TokenPayload {
     /// Refresh is scheduled from this and the time the token was *received*, so a client
     /// whose clock is wrong still refreshes in time.
     pub fn lifetime_seconds(&self) -> f64 {
-        (self.exp - self.iat).max(0.0)
+        claims::lifetime_seconds(self.iat, self.exp)
     }
 
     /// Whether the token lets its holder call the object method `method`.
     pub fn allows_rpc(&self, method: &str) -> bool {
-        self.rpc
-            .as_ref()
-            .is_some_and(|allowed| allowed.iter().any(|name| name == method))
+        claims::allows_rpc(self.rpc.as_deref(), method)
     }
 
     /// Whether `other` may replace this payload on a live socket: same channel, exactly the
     /// same tags (order matters; absent differs from empty), as `/updateToken` requires.
     pub fn can_update_to(&self, other: &TokenPayload) -> bool {
-        self.chn == other.chn && self.tags == other.tags
+        claims::same_subscription((&self.chn, &self.tags), (&other.chn, &other.tags))
     }
 }
 

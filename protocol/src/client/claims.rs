@@ -45,22 +45,40 @@ impl TokenClaims {
 
     /// How long the token was issued for (`exp - iat`), in seconds; never negative.
     pub fn lifetime_seconds(&self) -> f64 {
-        (self.exp - self.iat).max(0.0)
+        lifetime_seconds(self.iat, self.exp)
     }
 
     /// Whether the token lets its holder call the object method `method`.
     pub fn allows_rpc(&self, method: &str) -> bool {
-        self.rpc
-            .as_ref()
-            .is_some_and(|allowed| allowed.iter().any(|name| name == method))
+        allows_rpc(self.rpc.as_deref(), method)
     }
 
     /// Whether a token with `other` may replace this one on a live socket: same channel,
     /// exactly the same tags (order matters; absent differs from empty), as `/updateToken`
     /// requires.
     pub fn can_update_to(&self, other: &TokenClaims) -> bool {
-        self.chn == other.chn && self.tags == other.tags
+        same_subscription((&self.chn, &self.tags), (&other.chn, &other.tags))
     }
+}
+
+// The token rules, once for the client's claims and the server's payloads (`token.rs`).
+
+/// `exp - iat`, never negative.
+pub(crate) fn lifetime_seconds(iat: f64, exp: f64) -> f64 {
+    (exp - iat).max(0.0)
+}
+
+/// Whether an `rpc` list names `method`; no list allows nothing.
+pub(crate) fn allows_rpc(rpc: Option<&[String]>, method: &str) -> bool {
+    rpc.is_some_and(|allowed| allowed.iter().any(|name| name == method))
+}
+
+/// Whether two tokens subscribe alike: the same channel and exactly the same tags.
+pub(crate) fn same_subscription(
+    (chn, tags): (&String, &Option<Vec<String>>),
+    (other_chn, other_tags): (&String, &Option<Vec<String>>),
+) -> bool {
+    chn == other_chn && tags == other_tags
 }
 
 /// Why claims with a non-finite `iat` or `exp` are refused.

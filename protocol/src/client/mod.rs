@@ -47,7 +47,7 @@
 
 mod backoff;
 mod calls;
-mod claims;
+pub(crate) mod claims;
 #[cfg(feature = "codec")]
 mod codec;
 mod connection;
