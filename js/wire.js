@@ -93,9 +93,12 @@ function utf8Length(text) {
  * its strings to `texts`, and returns the parsed message, or undefined when the frame is not
  * a usable peer message (then `reasons` gets why, for a malformed one). A frame larger than
  * `limit` bytes is dropped unread. The checks are the Rust decoder's (`message.rs`): an object
- * envelope with a string `i`; `t` absent or null (a response), 3 (an event), 4 (an abort,
+ * envelope with a string `i`; `t` absent, null or 2 (a response), 3 (an event), 4 (an abort,
  * whose `p` is not read) or another integer (an unknown type); for responses and events a
- * `p` object whose known members have the right types; unknown members are ignored.
+ * `p` object whose known members have the right types; unknown members are ignored. Where
+ * `JSON.parse` hides what serde sees, the two differ: a repeated key (serde refuses it, here
+ * the last wins), an integer written as a float (`3.0`), and serde's array form of a struct
+ * (refused here).
  */
 export function readFrame(data, limit, nums, texts, reasons) {
   const malformed = (reason) => {
