@@ -179,7 +179,7 @@ export class DurableIteratorError extends Error {
   readonly defined: boolean
 }
 
-/** Loads the wasm module (every entry point does it on first use). */
+/** Loads the wasm engine (`connect` and `fromToken` do it on first use). */
 export function initialize(source?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<unknown>
 
 /** Starts a durable iterator from a token, or from a function giving tokens (then it can refresh). */

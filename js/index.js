@@ -25,8 +25,8 @@ export { decodeBody, encodeBody, deserialize, serialize } from './rich-json.js'
 let loading
 
 /**
- * Loads the wasm module once. Called by every entry point that needs it; call it yourself to
- * load early or from a custom location.
+ * Loads the wasm engine once. `connect` and `fromToken` call it; call it yourself to load
+ * early or from a custom location.
  * @param {string | URL | Request | Response | BufferSource | WebAssembly.Module} [source]
  */
 export function initialize(source) {
