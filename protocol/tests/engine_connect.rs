@@ -300,3 +300,53 @@ fn an_invalid_token_is_refused_up_front() {
         assert!(matches!(result, Err(Error::InvalidToken { .. })));
     }
 }
+
+/// Issue 12: under sustained drops, each socket lost after delivering a few events is a first
+/// failure again, so every reconnect stays within the first-retry ceiling (200 ms) instead of
+/// climbing towards the 10 s cap as sockets shorter-lived than `stable_after` used to.
+#[test]
+fn flapping_sockets_that_delivered_events_reconnect_at_the_first_retry_delay() {
+    let mut sim = Sim::new(quiet_options(), token(), None);
+    let first_ceiling = Backoff::default().ceiling(1);
+    let mut delays = Vec::new();
+    let mut next_id = 1u32;
+    for drop in 0..20 {
+        sim.connect_and_subscribe();
+        for _ in 0..3 {
+            sim.advance(ms(300));
+            sim.event(Some(&next_id.to_string()), "x");
+            next_id += 1;
+        }
+        sim.advance(ms(300));
+        sim.closed(1006, "");
+        let (attempt, delay) = last_reconnecting(&sim);
+        assert_eq!(
+            attempt, 1,
+            "drop {drop}: a socket that delivered events worked"
+        );
+        assert!(
+            delay <= first_ceiling,
+            "drop {drop}: {delay:?} > {first_ceiling:?}"
+        );
+        delays.push(delay);
+        sim.next_timer();
+    }
+    assert_eq!(sim.event_ids().len(), 60);
+    assert_eq!(sim.open_count(), 21);
+    let longest = delays.iter().max().expect("20 delays");
+    eprintln!("flapping: 20 drops, longest reconnect delay {longest:?}, delays {delays:?}");
+}
+
+/// The rule above needs events: a socket that opens, subscribes and drops without delivering
+/// any keeps counting, and sockets that never open still add up to a token refresh.
+#[test]
+fn flapping_sockets_without_events_still_back_off() {
+    let mut sim = Sim::new(quiet_options(), token(), None);
+    for attempt in 1..=4u32 {
+        sim.connect_and_subscribe();
+        sim.advance(ms(500));
+        sim.closed(1006, "");
+        assert_eq!(last_reconnecting(&sim).0, attempt);
+        sim.next_timer();
+    }
+}

@@ -42,6 +42,7 @@ impl Engine {
         self.link = Link::Open(Box::new(OpenLink {
             socket,
             healthy_since: now,
+            delivered: false,
             last_received: now,
             probe_deadline: None,
             probe_request: None,
@@ -101,7 +102,16 @@ impl Engine {
 
     /// The socket failed (or never opened): wait and try again, spending an attempt unless
     /// offline; refresh first when the token looks like the reason.
+    ///
+    /// A socket whose stream delivered events worked, however short its life: its loss is a
+    /// first failure again, so recovery under flapping (drops every few seconds, each after
+    /// some events) stays near the first-retry delay instead of climbing to the cap. A socket
+    /// that opened but delivered nothing still counts until it has lived `stable_after`, and
+    /// sockets that never opened count as before (and feed `failed_opens`).
     pub(super) fn socket_lost(&mut self, code: u16, reason: String, now: Instant) {
+        if matches!(&self.link, Link::Open(open) if open.delivered) {
+            self.attempt = 0;
+        }
         self.link = Link::Waiting { until: now };
         self.fail_calls_in_flight(code, &reason, now);
         if self.offline {

@@ -64,6 +64,9 @@ pub(super) struct OpenLink {
     pub(super) socket: SocketId,
     /// Since when the socket has worked without a failure (for the attempt reset).
     pub(super) healthy_since: Instant,
+    /// Whether the stream on this socket yielded at least one event: losing such a socket
+    /// starts the attempt count over (see `socket_lost`).
+    pub(super) delivered: bool,
     /// When the last frame arrived (for liveness).
     pub(super) last_received: Instant,
     /// When an unanswered liveness probe times out.
@@ -87,7 +90,8 @@ pub struct Engine {
     pub(super) refresh: RefreshState,
     pub(super) link: Link,
     pub(super) next_socket: u64,
-    /// Failed attempts in a row (connects and subscriptions); reset after `stable_after`.
+    /// Failed attempts in a row (connects and subscriptions); reset after `stable_after`, or
+    /// when a socket that delivered events is lost.
     pub(super) attempt: u32,
     /// Sockets in a row that never opened; a hint that the token is refused.
     pub(super) failed_opens: u32,

@@ -44,6 +44,8 @@ pub struct EngineOptions {
     pub connect_timeout: Duration,
     /// How long a socket must stay up before the attempt counter goes back to zero, so a
     /// server that accepts and then drops at once still meets a growing delay. Default 5 s.
+    /// A socket whose stream delivered at least one event starts the count over when it is
+    /// lost, however short its life, so recovery under flapping stays near the first retry.
     pub stable_after: Duration,
     /// Give up after this many failed attempts in a row and end with `ConnectionClosed`.
     /// Default `None`: retry forever, as upstream (offline time does not count).

@@ -235,6 +235,9 @@ impl Engine {
                 return;
             }
         }
+        if let Link::Open(open) = &mut self.link {
+            open.delivered = true;
+        }
         self.push(Output::Event { id, payload });
     }
 
