@@ -4,7 +4,7 @@
 mod engine_support;
 
 use durable_iterator_protocol::client::{
-    ConnectionState, EngineOptions, Input, Liveness, Output, CLOSE_UNRESPONSIVE,
+    ConnectionState, EngineOptions, Input, Instant, Liveness, Output, CLOSE_UNRESPONSIVE,
 };
 use durable_iterator_protocol::consts::PATH_LIVENESS_PROBE;
 use engine_support::*;
@@ -93,9 +93,11 @@ fn no_answer_in_time_means_reconnect() {
 fn probing_can_be_switched_off_or_tuned() {
     let mut sim = Sim::new(quiet_options(), token(), None);
     sim.connect_and_subscribe();
-    sim.advance(secs(3600));
+    sim.advance(secs(3598));
     assert!(probes(&sim).is_empty());
-    assert_eq!(sim.engine.poll_timeout(), None);
+    // The only timer left is the token's expiry check (refresh is off), at its earliest
+    // possible expiry: a whole-second `iat` may hide a second.
+    assert_eq!(sim.engine.poll_timeout(), Some(Instant::ZERO + secs(3599)));
 
     let tuned = EngineOptions::default().with_liveness(Some(Liveness {
         idle: secs(60),
@@ -141,8 +143,9 @@ fn an_expired_token_on_an_idle_socket_surfaces_through_the_probe() {
         r#"{{"i":"{}","p":{{"s":404,"b":"No procedure matched"}}}}"#,
         first[0]
     ));
-    // Past `exp` (30 s): the next probe makes the object notice and close with 1008.
-    sim.advance(secs(20));
+    // At the earliest `exp` (29 s, the `iat` may be floored) the expiry check probes again,
+    // long before the next liveness probe would: the object notices and closes with 1008.
+    sim.advance(secs(9));
     assert_eq!(probes(&sim).len(), 2);
     sim.closed(1008, "Token expired");
     assert!(sim

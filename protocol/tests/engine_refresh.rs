@@ -5,7 +5,7 @@
 
 mod engine_support;
 
-use durable_iterator_protocol::client::{ConnectionState, EngineOptions, Output};
+use durable_iterator_protocol::client::{ConnectionState, EngineOptions, Instant, Output};
 use durable_iterator_protocol::{ClientMessage, Error, ResponsePayload, ServerMessage};
 use engine_support::*;
 use std::time::Duration;
@@ -85,9 +85,13 @@ fn no_refresh_by_default() {
         None,
     );
     sim.connect_and_subscribe();
-    sim.advance(secs(599));
+    sim.advance(secs(598));
     assert_eq!(refresh_requests(&sim), 0);
-    assert_eq!(sim.engine.poll_timeout(), None);
+    // The only timer is the expiry check at the earliest `exp`, which never refreshes.
+    assert_eq!(sim.engine.poll_timeout(), Some(Instant::ZERO + secs(599)));
+    sim.advance(secs(3));
+    assert_eq!(refresh_requests(&sim), 0);
+    assert!(matches!(sim.ended(), Some(Err(Error::TokenExpired { .. }))));
 }
 
 #[test]
@@ -506,4 +510,99 @@ fn a_1008_racing_a_token_update_reconnects_with_the_fresh_token() {
         sim.engine.state(),
         &ConnectionState::Connecting { attempt: 0 }
     );
+}
+
+/// How the simulated object treats a token that dies at `exp` (engine clock, seconds): like
+/// the upstream object, it checks only when something comes in, answering the probes before
+/// `exp` with 404 and closing with 1008 at the first one after; `silent` answers nothing.
+/// Returns when the iterator ended, on the engine clock.
+fn run_quiet_expiry(options: EngineOptions, exp: Duration, silent: bool) -> (Sim, Duration) {
+    // `iat` a whole second, so the object's `exp` may be up to a second before 30 s.
+    let token = token_with("some-room", None, &[], Y2000, 30.0);
+    let mut sim = Sim::new(options, token, None);
+    sim.connect_and_subscribe();
+    let mut answered = 0;
+    while sim.ended().is_none() {
+        assert!(
+            sim.now < Instant::ZERO + secs(120),
+            "the iterator never ended"
+        );
+        sim.next_timer().expect("a timer while the iterator runs");
+        let probes = sim.requests_to("/__liveness");
+        for (id, _) in probes.into_iter().skip(answered) {
+            answered += 1;
+            if silent {
+                continue;
+            }
+            if sim.now < Instant::ZERO + exp {
+                sim.receive_text(&format!(
+                    r#"{{"i":"{id}","p":{{"s":404,"b":"No procedure matched"}}}}"#
+                ));
+            } else {
+                sim.closed(1008, "Token expired");
+                break;
+            }
+        }
+    }
+    let ended_at = sim.now.saturating_duration_since(Instant::ZERO);
+    (sim, ended_at)
+}
+
+/// Issue 12: with refresh off, a silent room used to learn of the expiry only at the next
+/// liveness probe (18-20 s late against the real object), or never with probing off. The
+/// expiry check probes from the earliest `exp` on; the object's 1008 ends the iterator within
+/// a second of `exp`, wherever in the floored second `exp` really falls.
+#[test]
+fn with_refresh_off_a_silent_room_ends_within_a_second_of_exp_on_the_objects_1008() {
+    for options in [quiet_options(), EngineOptions::default()] {
+        for exp in [ms(29_000), ms(29_100), ms(29_600), ms(30_000)] {
+            let (sim, ended_at) = run_quiet_expiry(options.clone(), exp, false);
+            let late = ended_at.saturating_sub(exp);
+            eprintln!("1008 after the probe: exp {exp:?}, ended at {ended_at:?} ({late:?} late)");
+            assert!(late <= secs(1), "exp {exp:?}: ended at {ended_at:?}");
+            assert!(matches!(sim.ended(), Some(Err(Error::TokenExpired { .. }))));
+            assert_eq!(
+                sim.engine.state(),
+                &ConnectionState::Closed {
+                    code: 1008,
+                    reason: "Token expired".to_owned()
+                }
+            );
+            assert_eq!(sim.open_count(), 1);
+        }
+    }
+}
+
+/// The same when the object says nothing at all: the engine ends by itself, half a second
+/// after the expiry the token's lifetime gives, with `TokenExpired`.
+#[test]
+fn with_refresh_off_a_silent_object_still_ends_within_a_second_of_exp() {
+    for options in [quiet_options(), EngineOptions::default()] {
+        let (sim, ended_at) = run_quiet_expiry(options, secs(30), true);
+        eprintln!("object silent: exp 30s, ended at {ended_at:?}");
+        assert!(ended_at <= secs(31), "ended at {ended_at:?}");
+        assert!(ended_at >= ms(29_000), "ended at {ended_at:?}");
+        match sim.ended() {
+            Some(Err(Error::TokenExpired { exp, now })) => {
+                assert_eq!(exp, Y2000 + 30.0);
+                assert!(now >= exp && now <= exp + 1.0, "now {now}");
+            }
+            other => panic!("expected TokenExpired, got {other:?}"),
+        }
+        assert!(matches!(sim.engine.state(), ConnectionState::Closed { .. }));
+        assert_eq!(sim.engine.poll_timeout(), None);
+    }
+}
+
+/// With refresh on, the refresh timer owns the token's end: no expiry probes.
+#[test]
+fn with_refresh_on_no_expiry_probes_are_sent() {
+    let token = token_with("some-room", None, &[], Y2000, 30.0);
+    let mut sim = Sim::new(refreshing(secs(5)), token, None);
+    sim.connect_and_subscribe();
+    sim.advance(secs(28));
+    assert_eq!(refresh_requests(&sim), 1);
+    sim.advance(secs(10));
+    assert!(sim.requests_to("/__liveness").is_empty());
+    assert!(sim.ended().is_none());
 }

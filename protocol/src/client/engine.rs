@@ -88,6 +88,8 @@ pub struct Engine {
     pub(super) rng: SplitMix64,
     pub(super) token: TokenState,
     pub(super) refresh: RefreshState,
+    /// With refresh off, the next step of noticing the token's expiry (see `expiry_step`).
+    pub(super) expiry_check: Option<Instant>,
     pub(super) link: Link,
     pub(super) next_socket: u64,
     /// Failed attempts in a row (connects and subscriptions); reset after `stable_after`, or
@@ -130,6 +132,7 @@ impl Engine {
             client_id,
             token: TokenState::new(token, claims, now),
             refresh: RefreshState::default(),
+            expiry_check: None,
             link: Link::Waiting { until: now },
             next_socket: 0,
             attempt: 0,
@@ -148,6 +151,7 @@ impl Engine {
         // The first state is reported even though `connect` finds it unchanged.
         engine.push(Output::State(engine.state.clone()));
         engine.schedule_refresh(now);
+        engine.schedule_expiry_check();
         engine.connect(now);
         Ok(engine)
     }
@@ -229,10 +233,15 @@ impl Engine {
             Link::Offline | Link::AwaitingToken => None,
             Link::Open(open) => self.open_timeout(open),
         };
-        [link, self.refresh_due(), self.calls.next_retry()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            link,
+            self.refresh_due(),
+            self.expiry_due(),
+            self.calls.next_retry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs whatever timers are due at `now`.
@@ -258,6 +267,12 @@ impl Engine {
         }
         if self.refresh_due().is_some_and(|due| due <= now) {
             self.request_refresh(now);
+        }
+        if self.expiry_due().is_some_and(|due| due <= now) {
+            self.expiry_step(now);
+            if self.is_ended() {
+                return;
+            }
         }
         self.calls.requeue_due(now);
         self.flush_calls();
@@ -331,6 +346,7 @@ impl Engine {
         }
         self.link = Link::Ended;
         self.refresh = RefreshState::default();
+        self.expiry_check = None;
         for call in self.calls.drain() {
             self.push(Output::CallSettled {
                 call,

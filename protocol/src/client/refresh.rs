@@ -68,6 +68,15 @@ pub(super) struct RefreshState {
 /// lifetime, counted from receipt, says.
 const IAT_RESOLUTION: Duration = Duration::from_secs(1);
 
+/// With refresh off, how often the socket is probed in the last stretch of the token's life,
+/// from its earliest possible expiry to the one its lifetime says: the object answers a send
+/// after `exp` by closing with 1008, so this bounds how late the engine learns of it.
+const EXPIRY_PROBE_EVERY: Duration = Duration::from_millis(250);
+
+/// With refresh off, how long after the expiry its lifetime says the engine waits for the
+/// object's 1008 (answering its last probe) before it ends the iterator itself.
+const EXPIRY_GRACE: Duration = Duration::from_millis(500);
+
 /// The most doublings of the refresh retry delay (far past any cap).
 const MAX_DOUBLINGS: u32 = 20;
 
@@ -103,6 +112,57 @@ impl Engine {
         let lifetime = self.token.lifetime().saturating_sub(hidden_age);
         let at = self.token.received_at + lifetime.saturating_sub(before);
         self.refresh.due = Some(at.max(self.earliest_refresh(now)));
+    }
+
+    /// The earliest instant the current token may have expired: its lifetime counted from
+    /// receipt, less the second a whole-second `iat` may hide.
+    fn earliest_expiry(&self) -> Instant {
+        let hidden_age = if is_whole(self.token.claims.iat) {
+            IAT_RESOLUTION
+        } else {
+            Duration::ZERO
+        };
+        self.token.received_at + self.token.lifetime().saturating_sub(hidden_age)
+    }
+
+    /// With refresh off, arms the expiry check at the token's earliest possible expiry.
+    ///
+    /// The upstream object checks `exp` only when a message comes or goes, so in a silent
+    /// room an expired token went unnoticed until the next liveness probe (18-20 s late). The
+    /// check probes the socket from the earliest expiry on, every [`EXPIRY_PROBE_EVERY`], and
+    /// at the expiry the lifetime says; the object's 1008 then ends the iterator with
+    /// `TokenExpired` (see `on_socket_closed`), and without it the engine ends so itself
+    /// [`EXPIRY_GRACE`] later.
+    pub(super) fn schedule_expiry_check(&mut self) {
+        self.expiry_check = (!self.can_refresh()).then(|| self.earliest_expiry());
+    }
+
+    /// When the expiry check runs next: only while a socket is open. Without one, the next
+    /// connect finds the token spent and ends (see `connect`), and an offline client is not
+    /// woken up for it.
+    pub(super) fn expiry_due(&self) -> Option<Instant> {
+        match self.link {
+            Link::Open(_) => self.expiry_check,
+            _ => None,
+        }
+    }
+
+    /// One step of the expiry check (refresh off): probe the open socket while the token may
+    /// or must have expired, then end with `TokenExpired` when the object did not close.
+    pub(super) fn expiry_step(&mut self, now: Instant) {
+        let expires_at = self.token.expires_at();
+        let end_at = expires_at + EXPIRY_GRACE;
+        if now < expires_at {
+            self.send_expiry_probe();
+            self.expiry_check = Some((now + EXPIRY_PROBE_EVERY).min(expires_at));
+        } else if now < end_at {
+            self.send_expiry_probe();
+            self.expiry_check = Some(end_at);
+        } else {
+            // No 1008 in time (or the driver woke too late to probe): end here.
+            self.expiry_check = None;
+            self.token_unusable(CLOSE_NORMAL, "token expired".to_owned(), now);
+        }
     }
 
     /// Refreshes stay `refresh_retry_delay` apart, so a token shorter-lived than the refresh

@@ -63,6 +63,17 @@ impl Engine {
         self.send(text);
     }
 
+    /// Sends a probe that makes the object check the token (it closes with 1008 after `exp`);
+    /// its 404 answer is expected. Leaves the liveness deadline as it is.
+    pub(super) fn send_expiry_probe(&mut self) {
+        let request = self.request_ids.next_id();
+        if let Link::Open(open) = &mut self.link {
+            open.probe_request = Some(request.clone());
+        }
+        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
+        self.send(text);
+    }
+
     pub(super) fn on_message(
         &mut self,
         socket: SocketId,
