@@ -569,6 +569,8 @@ fn with_refresh_off_a_silent_room_ends_within_a_second_of_exp_on_the_objects_100
                 }
             );
             assert_eq!(sim.open_count(), 1);
+            // The probes' 404 answers are expected, not reported as unknown frames.
+            assert_eq!(sim.count(|o| matches!(o, Output::FrameIgnored { .. })), 0);
         }
     }
 }

@@ -46,6 +46,7 @@ impl Engine {
             last_received: now,
             probe_deadline: None,
             probe_request: None,
+            expiry_probes: Vec::new(),
             subscription: Subscription::RetryAt(now),
             socket_claims: self.token.claims.clone(),
             update: None,

@@ -73,6 +73,9 @@ pub(super) struct OpenLink {
     pub(super) probe_deadline: Option<Instant>,
     /// The request id of the latest probe, whose 404 answer is expected and not reported.
     pub(super) probe_request: Option<String>,
+    /// The request ids of the latest expiry probes (refresh off), whose 404 answers are
+    /// expected too; at most [`super::stream::EXPIRY_PROBES_KEPT`].
+    pub(super) expiry_probes: Vec<String>,
     pub(super) subscription: Subscription,
     /// The claims the object holds for this socket (change with `/updateToken`).
     pub(super) socket_claims: TokenClaims,

@@ -19,6 +19,10 @@ pub const MAX_SERVER_RETRY: core::time::Duration = core::time::Duration::from_se
 /// bound a hostile object could make it hold thousands of huge ones.
 pub const MAX_EVENT_ID_BYTES: usize = 1024;
 
+/// How many expiry probes' request ids are remembered, so that their answers (404) are not
+/// reported as frames for unknown requests; older answers are long overdue.
+pub(super) const EXPIRY_PROBES_KEPT: usize = 8;
+
 /// The body of `/subscribe` and of the liveness probe.
 const EMPTY_BODY: &str = "{}";
 
@@ -68,7 +72,10 @@ impl Engine {
     pub(super) fn send_expiry_probe(&mut self) {
         let request = self.request_ids.next_id();
         if let Link::Open(open) = &mut self.link {
-            open.probe_request = Some(request.clone());
+            if open.expiry_probes.len() >= EXPIRY_PROBES_KEPT {
+                open.expiry_probes.remove(0);
+            }
+            open.expiry_probes.push(request.clone());
         }
         let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         self.send(text);
@@ -155,6 +162,7 @@ impl Engine {
             let probe = matches!(
                 &self.link,
                 Link::Open(open) if open.probe_request.as_deref() == Some(id)
+                    || open.expiry_probes.iter().any(|probe| probe == id)
             );
             if !probe {
                 self.ignore_unknown("response", id);
