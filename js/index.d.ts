@@ -50,7 +50,10 @@ export interface ReconnectOptions {
   factor?: number
   /** How long an opening socket may take, ms. @default 4000 */
   connectTimeoutMs?: number
-  /** How long a socket must stay up before the attempt counter resets, ms. @default 5000 */
+  /**
+   * How long a socket must stay up before the attempt counter resets, ms; a socket that
+   * delivered events resets it when it is lost. @default 5000
+   */
   stableAfterMs?: number
   /** Give up after this many failed attempts in a row. @default Infinity */
   maxAttempts?: number
