@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use durable_iterator_protocol::consts::DEFAULT_TOKEN_TTL_SECONDS;
 
 use crate::error::{Error, Result};
@@ -46,6 +46,27 @@ impl DbLocation {
     }
 }
 
+/// Whose behaviour the object follows where the real oRPC 1.x object differs from ours
+/// (PROTOCOL.md section 10).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Compat {
+    /// Ours: integer-ordered replay, close at `exp`, 404 for an unknown `/call` path, `/call`
+    /// input optional.
+    #[default]
+    Ours,
+    /// The real object's: text-ordered replay, 1008 only on the next send or receive after
+    /// `exp`, 500 for an unknown `/call` path, 400 for a `/call` without `input`. For testing
+    /// clients against it.
+    Upstream,
+}
+
+impl Compat {
+    /// Whether the real object's behaviour is asked for.
+    pub fn upstream(self) -> bool {
+        self == Compat::Upstream
+    }
+}
+
 /// Everything the server needs to run, with the defaults the binary uses.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,6 +87,8 @@ pub struct Config {
     pub test_endpoints: bool,
     /// Per-socket send queue bound, in events. Default: [`DEFAULT_MAX_QUEUED_EVENTS`].
     pub max_queued_events: usize,
+    /// Whose behaviour to follow where the real object differs. Default: ours.
+    pub compat: Compat,
 }
 
 impl Config {
@@ -80,6 +103,7 @@ impl Config {
             token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_SECONDS),
             test_endpoints: false,
             max_queued_events: DEFAULT_MAX_QUEUED_EVENTS,
+            compat: Compat::Ours,
         }
     }
 
@@ -164,6 +188,13 @@ pub struct Cli {
     ///        -> {"sockets":[{"id","conn","tags","att","exp","subscribed"}]}.
     #[arg(long, env = "DURABLE_ITERATOR_TEST_ENDPOINTS", verbatim_doc_comment)]
     pub test_endpoints: bool,
+
+    /// Where the real oRPC 1.x object differs from this server, behave like it ("upstream"),
+    /// to test clients against its bugs: replay in text order of ids (100 before 99), close an
+    /// expired socket (1008) only on its next send or receive, 500 for an unknown /call path,
+    /// 400 for a /call without input. Default: ours.
+    #[arg(long, env = "DURABLE_ITERATOR_COMPAT", value_enum, default_value_t = Compat::Ours)]
+    pub compat: Compat,
 }
 
 impl Cli {
@@ -185,6 +216,7 @@ impl Cli {
         config.token_ttl = Duration::from_secs(self.token_ttl_seconds);
         config.test_endpoints = self.test_endpoints;
         config.max_queued_events = self.max_queued_events;
+        config.compat = self.compat;
         (config, dev_key)
     }
 }

@@ -37,7 +37,9 @@ impl Server {
     pub fn open(config: Config) -> Result<Self> {
         config.validate()?;
         let store = match config.resume_retention.filter(|_| config.resume_enabled()) {
-            Some(retention) => Some(Arc::new(ResumeStore::open(&config.db, retention)?)),
+            Some(retention) => Some(Arc::new(
+                ResumeStore::open(&config.db, retention)?.with_text_order(config.compat.upstream()),
+            )),
             None => None,
         };
         Ok(Server {

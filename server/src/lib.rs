@@ -54,7 +54,7 @@ mod socket;
 mod test_endpoints;
 mod upgrade;
 
-pub use config::{Cli, Config, DbLocation};
+pub use config::{Cli, Compat, Config, DbLocation};
 pub use demo::{DEFAULT_USER_ID, DEMO_CHANNEL, DEMO_RPC};
 pub use error::{Error, Result};
 pub use hub::Server;

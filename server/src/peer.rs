@@ -56,7 +56,10 @@ impl Peer {
                 Err(e) => Err(e),
             },
             PATH_UPDATE_TOKEN => read_input(request, query).and_then(|i| self.update_token(i)),
-            PATH_CALL => read_input(request, query).and_then(|i| self.call(i)),
+            PATH_CALL => read_raw(request, query)
+                .and_then(|raw| self.require_call_input(raw.as_ref()).map(|()| raw))
+                .and_then(decode_body)
+                .and_then(|i| self.call(i)),
             _ => {
                 let body = RawJson::from_serialize(NO_PROCEDURE_MATCHED).ok();
                 return Action::Respond(ResponsePayload {
@@ -100,6 +103,20 @@ impl Peer {
         Ok(None)
     }
 
+    /// The real object's schema makes `input` a required key of `/call`: a call without it
+    /// fails 400, while `"input": null` marked undefined passes. Checked on the raw body,
+    /// because decoding drops keys marked undefined.
+    fn require_call_input(&self, raw: Option<&Value>) -> Result<(), Failure> {
+        let json = raw
+            .and_then(|raw| raw.get("json"))
+            .and_then(Value::as_object);
+        if self.server.config().compat.upstream() && json.is_some_and(|j| !j.contains_key("input"))
+        {
+            return Err(OrpcError::bad_request("Input validation failed").into());
+        }
+        Ok(())
+    }
+
     fn call(&mut self, input: Option<Value>) -> Result<Option<Value>, Failure> {
         let mut check = Checker::new();
         let (path, method_input) = match check.object(input.as_ref(), false) {
@@ -107,6 +124,7 @@ impl Peer {
             None => (None, None),
         };
         check.finish()?;
+        let upstream = self.server.config().compat.upstream();
         let path = path.unwrap_or_default();
         let method = path.first().map(String::as_str).unwrap_or_default();
         if !self.token.allows_rpc(method) {
@@ -118,7 +136,14 @@ impl Peer {
             channel: &self.channel,
             client_id: &self.client_id,
         };
-        call_method(&caller, &path, method_input)
+        let result = call_method(&caller, &path, method_input);
+        match result {
+            // The real object fails inside its router client instead of matching no procedure.
+            Err(e) if upstream && e.status == 404 => {
+                Err(OrpcError::internal("Internal server error").into())
+            }
+            other => other,
+        }
     }
 }
 
@@ -152,7 +177,12 @@ fn split_url(url: &str) -> (&str, Option<&str>) {
 /// The input of a request: GET carries it in the `data` query parameter, other methods in
 /// the body, both as `{json, meta}`.
 fn read_input(request: &RequestPayload, query: Option<&str>) -> Result<Option<Value>, Failure> {
-    let raw: Option<Value> = if request.method.eq_ignore_ascii_case("GET") {
+    read_raw(request, query).and_then(decode_body)
+}
+
+/// The undecoded `{json, meta}` of a request.
+fn read_raw(request: &RequestPayload, query: Option<&str>) -> Result<Option<Value>, Failure> {
+    Ok(if request.method.eq_ignore_ascii_case("GET") {
         match query_data(query) {
             Some(data) => Some(serde_json::from_str(&data).map_err(|_| malformed())?),
             None => None,
@@ -162,8 +192,7 @@ fn read_input(request: &RequestPayload, query: Option<&str>) -> Result<Option<Va
             Some(body) => Some(serde_json::from_str(body.get()).map_err(|_| malformed())?),
             None => None,
         }
-    };
-    decode_body(raw)
+    })
 }
 
 /// A 200 response whose body is the output (`{}` for undefined).

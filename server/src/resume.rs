@@ -45,6 +45,8 @@ pub(crate) struct StoredEvent {
 pub(crate) struct ResumeStore {
     db: Mutex<Db>,
     retention_ms: i64,
+    /// Replay in text order of ids, like the real object (`--compat upstream`).
+    text_order: bool,
 }
 
 struct Db {
@@ -97,7 +99,14 @@ impl ResumeStore {
                 last_cleanup_ms: None,
             }),
             retention_ms,
+            text_order: false,
         })
+    }
+
+    /// Replays in text order of ids ("10" before "9"), as the real object's SQL does.
+    pub fn with_text_order(mut self, on: bool) -> Self {
+        self.text_order = on;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Db> {
@@ -149,16 +158,21 @@ impl ResumeStore {
     }
 
     /// Events of `channel` with an id greater than `after` and younger than the retention, in
-    /// integer id order (upstream orders them as text: PROTOCOL.md section 10).
+    /// integer id order, or in text order with [`Self::with_text_order`] (upstream orders them
+    /// as text: PROTOCOL.md section 10).
     pub fn events_after(&self, channel: &str, after: u64, now_ms: i64) -> Result<Vec<StoredEvent>> {
         let mut db = self.lock();
         self.cleanup_if_due(&mut db, now_ms)?;
         let oldest = now_ms.saturating_sub(self.retention_ms);
-        let mut select = db.conn.prepare_cached(
+        let mut select = db.conn.prepare_cached(if self.text_order {
             "SELECT id, data, tags, target_ids, exclusion_ids FROM events
              WHERE channel = ?1 AND id > ?2 AND stored_at_ms >= ?3
-             ORDER BY id ASC",
-        )?;
+             ORDER BY CAST(id AS TEXT) ASC"
+        } else {
+            "SELECT id, data, tags, target_ids, exclusion_ids FROM events
+             WHERE channel = ?1 AND id > ?2 AND stored_at_ms >= ?3
+             ORDER BY id ASC"
+        })?;
         let rows = select.query_map(
             params![channel, i64::try_from(after).unwrap_or(i64::MAX), oldest],
             |row| {

@@ -8,7 +8,7 @@
 //! Expiry, like upstream: a message that arrives after `exp`, or a send attempted after it,
 //! closes the socket with 1008 "Token expired" (the event is not sent; it stays in resume
 //! storage). Unlike upstream, an idle socket is also closed when `exp` passes, instead of
-//! lingering until its next message.
+//! lingering until its next message; `--compat upstream` keeps upstream's lazy way.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +77,8 @@ pub(crate) async fn run(socket: WebSocket, mut connection: Connection) {
 async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream) -> End {
     let Connection { peer, rx, control } = connection;
     let control: &Control = control;
+    // Upstream closes an expired socket only when it next sends or receives.
+    let close_at_exp = !peer.server.config().compat.upstream();
     let mut current: Option<Arc<Subscription>> = None;
     let mut exp = peer.token.exp;
     let expiry = sleep_until(deadline(exp));
@@ -86,7 +88,7 @@ async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream
         let step = tokio::select! {
             biased;
             kick = control.kicked() => Err(End::Kicked(kick)),
-            () = &mut expiry => {
+            () = &mut expiry, if close_at_exp => {
                 if expired(exp) {
                     Err(End::Expired)
                 } else {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use durable_iterator_protocol::{sign_token, TokenPayload};
-use durable_iterator_server::{Config, DbLocation, Server};
+use durable_iterator_server::{Compat, Config, DbLocation, Server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,6 +32,12 @@ pub fn config() -> Config {
 pub fn resume_config(seconds: u64) -> Config {
     let mut config = config();
     config.resume_retention = Some(Duration::from_secs(seconds));
+    config
+}
+
+/// `config` behaving like the real oRPC object where it differs from ours (`--compat upstream`).
+pub fn upstream(mut config: Config) -> Config {
+    config.compat = Compat::Upstream;
     config
 }
 
