@@ -22,6 +22,8 @@ fn help_documents_every_flag_with_its_default() {
         "--token-ttl-seconds",
         "--max-queued-events",
         "--test-endpoints",
+        "--compat",
+        "upstream",
         "/test/publish",
         "/test/drop",
         "/test/sockets",
