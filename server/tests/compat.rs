@@ -1,5 +1,9 @@
 //! `--compat upstream`: the real oRPC 1.x object's behaviour where it differs from ours
-//! (PROTOCOL.md section 10), so clients can be tested against it.
+//! (PROTOCOL.md section 10), so clients can be tested against it. Checked against oRPC 1.x
+//! `packages/durable-iterator/src/`: resume storage orders by `CAST(id AS TEXT) as id`; the
+//! handler calls `closeIfExpired` on each received message and before each send; `/call` does
+//! `get(router, path)(input)` (an unknown path throws: 500) under a schema whose `input` key is
+//! required (`v.unknown()`).
 
 mod common;
 
