@@ -108,7 +108,7 @@ fn build(ctx: &Ctx, pkg: &Path, version: &str) -> Result {
     fs::copy(&wasm, &shipped_wasm)?;
     optimize_wasm(&ctx.root, &shipped_wasm)?;
 
-    copy_js(&ctx.root.join("js"), &stage, pkg)?;
+    copy_js(&ctx.root, &stage, pkg)?;
     bundle_js(&ctx.root, &stage, pkg)?;
     copy_template(&ctx.root.join(TEMPLATE_DIR), pkg, version)?;
     Ok(())
@@ -223,10 +223,12 @@ fn optimize_wasm(root: &Path, wasm: &Path) -> Result {
 /// Copies `js/*.js` into the staging directory (esbuild bundles them from there) and
 /// `js/*.d.ts` into `pkg/`; also stages the socket worker's program as a module
 /// (`socket-worker-program.js`, default export: its source text), so the package and the Rust
-/// API run the one program in `src/socket_worker.js`.
-fn copy_js(js: &Path, stage: &Path, pkg: &Path) -> Result {
+/// API run the one program in `src/socket_worker.js` (minified here: it ships as a string, which
+/// esbuild cannot minify later).
+fn copy_js(root: &Path, stage: &Path, pkg: &Path) -> Result {
+    let js = root.join("js");
     let mut copied = Vec::new();
-    for (name, path) in files_in(js)? {
+    for (name, path) in files_in(&js)? {
         let dest = if name.ends_with(".d.ts") {
             pkg.join(&name)
         } else if name.ends_with(".js") {
@@ -247,8 +249,22 @@ fn copy_js(js: &Path, stage: &Path, pkg: &Path) -> Result {
         return fail("js/index.js, the package's entry point, is missing");
     }
     println!("    staged from js/: {}", copied.join(" "));
-    let program = fs::read_to_string(js.join("..").join(WORKER_PROGRAM))
-        .map_err(|e| Error(format!("cannot read {WORKER_PROGRAM}: {e}")))?;
+    let minified = Command::new(esbuild(root)?)
+        .arg(root.join(WORKER_PROGRAM))
+        .args(["--minify", "--legal-comments=none", "--log-level=warning"])
+        .output()
+        .map_err(|e| Error(format!("cannot run esbuild on {WORKER_PROGRAM}: {e}")))?;
+    if !minified.status.success() {
+        return fail(format!(
+            "esbuild could not minify {WORKER_PROGRAM}: {}",
+            String::from_utf8_lossy(&minified.stderr)
+        ));
+    }
+    let program = String::from_utf8(minified.stdout).map_err(|_| {
+        Error(format!(
+            "esbuild's output for {WORKER_PROGRAM} is not UTF-8"
+        ))
+    })?;
     fs::write(
         stage.join(WORKER_MODULE),
         format!(
