@@ -21,7 +21,9 @@ const DRIVER_LABELS = {
 const fmt = (value, digits = 0) => Number.isFinite(value)
   ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
   : 'n/a'
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0) ? `${(a / b).toFixed(2)}x` : 'n/a'
+// Only positive values compare: a latency median below the page's clock alignment can come out
+// zero or negative, and a ratio of it would be noise.
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0) ? `${(a / b).toFixed(2)}x` : 'n/a'
 const kb = bytes => `${(bytes / 1024).toFixed(1)} KB`
 
 /** Median of field `key` over one client's samples. */
