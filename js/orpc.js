@@ -9,6 +9,17 @@ import { DurableIteratorError, fromToken, MAP_ERROR, parseToken } from './index.
 const HEADER_KEY = 'x-orpc-durable-iterator'
 const HEADER_VALUE = '1'
 
+// Iterators this module made: the only values whose token getClientDurableIteratorToken reveals.
+const ours = new WeakSet()
+
+/**
+ * The token in use by `client` when it is a durable iterator from the plugin, else `undefined`.
+ * @param {unknown} client
+ */
+export function getClientDurableIteratorToken(client) {
+  return ours.has(client) ? client.token : undefined
+}
+
 async function resolve(option, ...args) {
   return typeof option === 'function' ? option(...args) : option
 }
@@ -93,7 +104,7 @@ export class DurableIteratorLinkPlugin {
     }
 
     let pendingFirst = first.token
-    return fromToken(async () => {
+    const iterator = await fromToken(async () => {
       if (pendingFirst !== undefined) {
         const token = pendingFirst
         pendingFirst = undefined
@@ -114,5 +125,7 @@ export class DurableIteratorLinkPlugin {
       customJsonSerializers: options.customJsonSerializers ?? [],
       [MAP_ERROR]: rpcErrorToORPC,
     })
+    ours.add(iterator)
+    return iterator
   }
 }

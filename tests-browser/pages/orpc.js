@@ -6,7 +6,7 @@
 
 import { createORPCClient, onError, ORPCError } from '@orpc/client'
 import { RPCLink } from '@orpc/client/fetch'
-import { DurableIteratorLinkPlugin } from 'durable-iterator-wasm/orpc'
+import { DurableIteratorLinkPlugin, getClientDurableIteratorToken } from 'durable-iterator-wasm/orpc'
 
 const origin = location.origin
 const wsOrigin = origin.replace(/^http/, 'ws')
@@ -124,5 +124,11 @@ function status(name) {
   return { messages, ended, state: iterator.state, exp: iterator.tokenPayload.exp }
 }
 
-window.chat = { client, listen, send, get, status, log, rpcErrors, describeError, ORPCError }
+/** `getClientDurableIteratorToken` of iterator `name`, beside the iterator's own `token`. */
+function tokenOf(name) {
+  const { iterator } = get(name)
+  return { token: getClientDurableIteratorToken(iterator), own: iterator.token }
+}
+
+window.chat = { client, listen, send, get, status, tokenOf, getClientDurableIteratorToken, log, rpcErrors, describeError, ORPCError }
 window.ready = Promise.resolve()

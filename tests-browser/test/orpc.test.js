@@ -163,6 +163,9 @@ describe('oRPC drop-in in the browser', () => {
   test('refreshTokenBeforeExpireInSeconds through the plugin keeps the socket and the stream', async () => {
     await openPage()
     const { clientId, socket: before } = await listen('refreshing', { ttlSeconds: 3 }, { refreshing: true })
+    const first = await page.evaluate(() => window.chat.tokenOf('refreshing'))
+    assert.equal(typeof first.token, 'string')
+    assert.equal(first.token, first.own)
     const refreshed = await env.server.waitForSockets(
       sockets => sockets.find(s => s.id === clientId && s.exp > before.exp),
       { what: 'the token to be refreshed' },
@@ -176,6 +179,19 @@ describe('oRPC drop-in in the browser', () => {
     assert.equal(got.ended, undefined)
     assert.ok(got.exp > before.exp)
     assert.equal((await env.server.sockets()).find(s => s.id === clientId)?.conn, before.conn)
+    const second = await page.evaluate(() => window.chat.tokenOf('refreshing'))
+    assert.notEqual(second.token, first.token, 'getClientDurableIteratorToken follows the refresh')
+    assert.equal(second.token, second.own)
+  })
+
+  test('getClientDurableIteratorToken answers undefined for anything but the plugin\'s iterators', async () => {
+    await openPage()
+    const answers = await page.evaluate(() => {
+      const { getClientDurableIteratorToken: get } = window.chat
+      const lookalike = { token: 'x', [Symbol.asyncIterator]() { return this }, next: async () => ({ done: true }) }
+      return [get(undefined), get(null), get('token'), get({ token: 'x' }), get(lookalike)].map(String)
+    })
+    assert.deepEqual(answers, ['undefined', 'undefined', 'undefined', 'undefined', 'undefined'])
   })
 
   test('a dropped socket resumes through the plugin: messages sent meanwhile arrive once', async () => {

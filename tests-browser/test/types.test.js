@@ -1,7 +1,9 @@
-// The package's TypeScript types: types/usage.ts compiled with `tsc --noEmit --strict` against
-// the built package, installed into a temporary node_modules so that its package.json
-// `exports` (the `types` conditions) are what resolves `durable-iterator-wasm` and
-// `durable-iterator-wasm/orpc`, under both Bundler and NodeNext resolution.
+// The package's TypeScript types: types/usage.ts (the JS API and the drop-in) and
+// types/contract-first.ts (the oRPC docs' contract-first code, TanStack Query over it) compiled
+// with `tsc --noEmit --strict` against the built package, installed into a temporary
+// node_modules so that its package.json `exports` (the `types` conditions) are what resolves
+// `durable-iterator-wasm` and `durable-iterator-wasm/orpc`, under both Bundler and NodeNext
+// resolution.
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -44,15 +46,15 @@ describe('TypeScript types of the package', () => {
     return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() }
   }
 
-  test('usage.ts type-checks under --strict with Bundler resolution, and every @ts-expect-error is an error', () => {
+  test('usage.ts and contract-first.ts type-check under --strict with Bundler resolution, and every @ts-expect-error is an error', () => {
     const { status, output } = tsc('--strict')
     assert.equal(output, '')
     assert.equal(status, 0)
   })
 
   test('the package\'s own .d.ts files check cleanly (no unresolved names hiding as any)', () => {
-    // usage.ts needs skipLibCheck (@orpc/shared's types name the optional @opentelemetry/api),
-    // which would also skip errors inside our declarations: check those on their own.
+    // The pages' tsconfig uses skipLibCheck, which would also skip errors inside our
+    // declarations: check those on their own, with the @orpc/* types they build on.
     const pkg = join(dir, 'node_modules', 'durable-iterator-wasm')
     const result = spawnSync(process.execPath, [TSC, '--noEmit', '--strict', '--pretty', 'false',
       '--skipDefaultLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom',
@@ -61,7 +63,7 @@ describe('TypeScript types of the package', () => {
     assert.equal(result.status, 0)
   })
 
-  test('usage.ts type-checks under --strict with NodeNext resolution', () => {
+  test('usage.ts and contract-first.ts type-check under --strict with NodeNext resolution', () => {
     const { status, output } = tsc('--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext')
     assert.equal(output, '')
     assert.equal(status, 0)

@@ -15,7 +15,7 @@ import {
   type DurableIterator,
   type TokenPayload,
 } from 'durable-iterator-wasm'
-import { DurableIteratorLinkPlugin, type ClientDurableIterator } from 'durable-iterator-wasm/orpc'
+import { DurableIteratorLinkPlugin, type ClientDurableIterator, type DurableIteratorObject } from 'durable-iterator-wasm/orpc'
 
 /** The events of the docs' chat room. */
 type ChatEvent = { message: string }
@@ -114,9 +114,18 @@ export async function entryPoints(): Promise<void> {
   void decodeBody(body)
 }
 
+/** The docs' chat room as the oRPC client sees it: its events and its RPC methods. */
+interface ChatRoom extends DurableIteratorObject<ChatEvent> {
+  singleClient(...args: any[]): Client<Record<never, never>, { message: string }, void, Error>
+  routerClient(...args: any[]): {
+    ping: Client<Record<never, never>, undefined, string, Error>
+    echo: Client<Record<never, never>, { text: string }, string, Error>
+  }
+}
+
 /** The docs' client, with the plugin from this package and a typed router client. */
 type AppClient = {
-  onMessage: Client<Record<never, never>, { ttlSeconds?: number } | undefined, ClientDurableIterator<ChatEvent, ChatRpc>, Error>
+  onMessage: Client<Record<never, never>, { ttlSeconds?: number } | undefined, ClientDurableIterator<ChatRoom, 'singleClient' | 'routerClient'>, Error>
   sendMessage: Client<Record<never, never>, { message: string }, void, Error>
 }
 
