@@ -4,15 +4,16 @@
 
 import { chromium } from 'playwright-core'
 import { join } from 'node:path'
-import { startServer } from './lib/server.js'
+import { launchChromium } from '../test-support/chromium.js'
+import { publish, startBenchServer } from './lib/server.js'
 import { buildSite, REPO_ROOT } from './lib/site.js'
 
 const client = process.argv[2] ?? 'ours'
 const count = Number(process.argv[3] ?? 20_000)
 const rate = process.argv[4] ? Number(process.argv[4]) : undefined
 const site = await buildSite(process.env.BENCH_PKG ?? join(REPO_ROOT, 'pkg'))
-const server = await startServer({ binary: join(REPO_ROOT, 'target/release/durable-iterator-server'), staticDir: site.dir })
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+const server = await startBenchServer({ binary: join(REPO_ROOT, 'target/release/durable-iterator-server'), staticDir: site.dir })
+const browser = await launchChromium(chromium)
 try {
   const page = await browser.newPage()
   await page.goto(`${server.baseUrl}/bench.html`)
@@ -23,9 +24,9 @@ try {
   await cdp.send('Profiler.setSamplingInterval', { interval: 100 })
   const chn = `profile-${process.pid}`
   const handle = await page.evaluate(([c, u, t, n]) => window.bench.open(c, u, t, 1, { expected: n }), [client, server.objectUrl, server.token(chn), count])
-  await server.waitSubscribed(chn, 1)
+  await server.waitSubscribedCount(1, { channel: chn })
   await cdp.send('Profiler.start')
-  const published = server.publish(chn, { count, size: 100, rate })
+  const published = publish(server, chn, { count, size: 100, rate })
   const r = await page.evaluate(([h]) => window.bench.wait(h, 600_000), [handle])
   const { profile } = await cdp.send('Profiler.stop')
   await published

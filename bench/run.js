@@ -19,8 +19,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
 
+import { chromiumLaunchOptions } from '../test-support/chromium.js'
 import { launch } from './lib/cdp.js'
-import { startServer } from './lib/server.js'
+import { publish, startBenchServer } from './lib/server.js'
 import { buildSite, REPO_ROOT } from './lib/site.js'
 import { sizes } from './lib/sizes.js'
 import { baselineLabel, CLIENTS, LABELS, report } from './lib/report.js'
@@ -52,14 +53,6 @@ const QUICK = {
   memory: { warmup: 500, count: 5_000, size: 100, clients: ['ours', 'floor'] },
 }
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 function parseArgs(argv) {
   const target = process.env.CARGO_TARGET_DIR ? resolve(REPO_ROOT, process.env.CARGO_TARGET_DIR) : join(REPO_ROOT, 'target')
@@ -99,11 +92,10 @@ function parseArgs(argv) {
 
 /** Chromium through `driver`; both give the same API (lib/cdp.js implements what this file uses). */
 async function launchBrowser(driver) {
-  const executablePath = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium'
-  if (driver === 'cdp') return launch({ executablePath, args: CHROMIUM_ARGS })
+  if (driver === 'cdp') return launch(chromiumLaunchOptions())
   // Loaded only when asked for: the default run does not need it.
   const { chromium } = await import('playwright-core')
-  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS })
+  return chromium.launch(chromiumLaunchOptions())
 }
 
 let channelSerial = 0
@@ -137,7 +129,7 @@ class Bench {
       ([c, url, token, n, o]) => window.bench.open(c, url, token, n, o),
       [client, this.server.objectUrl, this.server.token(chn), iterators, collector],
     )
-    await this.server.waitSubscribed(chn, iterators)
+    await this.server.waitSubscribedCount(iterators, { channel: chn })
     return { chn, handle }
   }
 
@@ -146,7 +138,7 @@ class Bench {
     const { page, close } = await this.page()
     try {
       const { chn, handle } = await this.open(page, client, label, { iterators, expected: count * iterators, latency })
-      const published = this.server.publish(chn, { count, size, rate, stamp })
+      const published = publish(this.server, chn, { count, size, rate, stamp })
       const result = await page.evaluate(([h, ms]) => window.bench.wait(h, ms), [handle, timeoutMs])
       await published
       await page.evaluate(h => window.bench.close(h), handle)
@@ -219,7 +211,7 @@ async function recovery(bench) {
       let stop = false
       let published = 0
       const publisher = (async () => {
-        while (!stop) published += (await bench.server.publish(chn, { count: rate, size: 100, rate, stamp: true })).published
+        while (!stop) published += (await publish(bench.server, chn, { count: rate, size: 100, rate, stamp: true })).published
       })()
       const { times } = await page.evaluate(
         ([h, c, o]) => window.bench.recovery(h, c, o),
@@ -269,11 +261,11 @@ async function memory(bench) {
       // The package's socket worker holds frames between the socket and the page.
       const workers = () => workerHeapBytes(cdp)
       const { chn, handle } = await bench.open(page, client, 'mem', { expected: warmup + count })
-      await bench.server.publish(chn, { count: warmup, size })
+      await publish(bench.server, chn, { count: warmup, size })
       await page.evaluate(([h, n]) => window.bench.wait(h, 600_000, n), [handle, warmup])
       const before = { heap: await heap(), wasm: await wasm(), workers: await workers() }
       const started = Date.now()
-      await bench.server.publish(chn, { count, size })
+      await publish(bench.server, chn, { count, size })
       await page.evaluate(([h, n]) => window.bench.wait(h, 1_800_000, n), [handle, warmup + count])
       const after = { heap: await heap(), wasm: await wasm(), workers: await workers() }
       await page.evaluate(h => window.bench.close(h), handle)
@@ -352,7 +344,7 @@ async function main() {
     config,
   }
   const site = await buildSite(options.pkg, options.baselinePkg)
-  const server = await startServer({ binary: options.server, staticDir: site.dir })
+  const server = await startBenchServer({ binary: options.server, staticDir: site.dir })
   let browser
   const results = {}
   const failures = []

@@ -1,24 +1,13 @@
-// One headless Chromium (Debian's, through playwright-core; never a downloaded browser) and one
-// reference server per test file, and a fresh page per test.
+// One headless Chromium and one reference server (both started by ../../test-support/) per test
+// file, and a fresh page per test.
 
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 
-import { startServer } from './server.js'
+import { launchChromium } from '../../test-support/chromium.js'
+import { startServer } from '../../test-support/server.js'
 import { buildSite, PROJECT_DIR, REPO_ROOT } from './site.js'
-
-/** Chromium: `CHROMIUM_BIN`, else Debian's. */
-const EXECUTABLE = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium'
-/** Without the background-networking flags Chromium floods this closed network with lookups. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 /** Where screenshots go (gitignored). */
 export const ARTIFACTS_DIR = join(REPO_ROOT, 'test-artifacts')
@@ -34,7 +23,7 @@ export async function startEnvironment() {
   let browser
   try {
     server = await startServer({ staticDir: site.dir })
-    browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: CHROMIUM_ARGS })
+    browser = await launchChromium(chromium)
   }
   catch (error) {
     await server?.stop()

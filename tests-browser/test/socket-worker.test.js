@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
 import { uniqueTag } from '../lib/browser.js'
-import { CHANNEL } from '../lib/server.js'
+import { CHANNEL } from '../../test-support/server.js'
 import { idRange, useApiPage } from '../lib/api-page.js'
 
 /** Counts the sockets the page constructs from now on (`window.pageSockets`). */

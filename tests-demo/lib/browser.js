@@ -1,27 +1,40 @@
-// Headless Debian Chromium through playwright-core (never a downloaded browser), with the
-// flags this machine needs: no background networking, so nothing tries to reach the internet.
+// Headless Chromium and the reference server for the demo tests, both started by
+// ../../test-support/; the server as `cargo xtask demo` runs it (resume retention, the test
+// endpoints, the demo site at `/`), but on a free port with in-memory storage and a fresh key.
 
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { chromium } from 'playwright-core'
 
-import { ROOT } from './server.js'
+import { launchChromium } from '../../test-support/chromium.js'
+import { REPO_ROOT, startServer } from '../../test-support/server.js'
+
+/** The repository root. */
+export const ROOT = REPO_ROOT
 
 /** Screenshots and other test output (gitignored). */
 export const ARTIFACTS = join(ROOT, 'test-artifacts')
 
-/** Launches Chromium (`CHROMIUM_PATH`, default /usr/bin/chromium). */
+/** Launches Chromium (`CHROMIUM_BIN`, default /usr/bin/chromium). */
 export function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+  return launchChromium(chromium)
+}
+
+/**
+ * Starts the server serving `siteDir`, by default the demo site that `cargo xtask demo` (and
+ * `cargo xtask test`) prepares, or `DEMO_SITE_DIR`. `DEMO_TEST_VERBOSE` echoes its log.
+ * @param {{ siteDir?: string }} [options]
+ */
+export function startDemoServer({ siteDir } = {}) {
+  const staticDir = siteDir ?? resolve(process.env.DEMO_SITE_DIR ?? join(ROOT, 'target/demo-site'))
+  if (!existsSync(staticDir)) {
+    throw new Error(`${staticDir} does not exist: run \`cargo xtask test\` (or \`cargo xtask demo\`), which prepares it (or set DEMO_SITE_DIR)`)
+  }
+  return startServer({
+    staticDir,
+    // As `cargo xtask demo`: long enough for a tab that was offline a while to catch up.
+    resumeRetentionSeconds: 300,
+    onStderrLine: process.env.DEMO_TEST_VERBOSE ? line => console.error(`[server] ${line}`) : undefined,
   })
 }
 

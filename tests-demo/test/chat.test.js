@@ -5,14 +5,13 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 
-import { artifact, collectErrors, launch } from '../lib/browser.js'
-import { startServer } from '../lib/server.js'
+import { artifact, collectErrors, launch, startDemoServer } from '../lib/browser.js'
 
 let server
 let browser
 
 before(async () => {
-  server = await startServer()
+  server = await startDemoServer()
   browser = await launch()
 })
 
@@ -49,7 +48,7 @@ async function openTab(context, user, errors, { outage = false } = {}) {
   const page = await context.newPage()
   collectErrors(page, user, errors)
   if (outage) await page.addInitScript(outageSwitch)
-  await page.goto(`${server.url}/?user=${user}`)
+  await page.goto(`${server.baseUrl}/?user=${user}`)
   await page.locator('#state[data-state="open"]').waitFor()
   return page
 }

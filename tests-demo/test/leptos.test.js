@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 
-import { artifact, collectErrors, launch } from '../lib/browser.js'
-import { ROOT, startServer } from '../lib/server.js'
+import { artifact, collectErrors, launch, ROOT, startDemoServer } from '../lib/browser.js'
 
 // `cargo xtask test` builds the site and always sets the variable; a bare `npm test` without
 // a built site skips this file visibly instead of failing on a missing build.
@@ -22,7 +21,7 @@ let browser
 
 before(async () => {
   if (skip) return
-  server = await startServer({ siteDir })
+  server = await startDemoServer({ siteDir })
   browser = await launch()
 })
 
@@ -38,7 +37,7 @@ test('the Leptos chat receives messages from another tab and over HTTP', { skip 
   for (const label of ['first', 'second']) {
     const page = await context.newPage()
     collectErrors(page, label, errors)
-    await page.goto(`${server.url}/`)
+    await page.goto(`${server.baseUrl}/`)
     await page.locator('#state[data-state="open"]').waitFor()
     pages.push(page)
   }
@@ -52,7 +51,7 @@ test('the Leptos chat receives messages from another tab and over HTTP', { skip 
   await second.locator(`#messages > li[data-message="${typed}"]`).waitFor()
   await first.locator('#messages > li.mine .note', { hasText: 'sent' }).waitFor()
 
-  const response = await fetch(`${server.url}/rpc/sendMessage`, {
+  const response = await fetch(`${server.baseUrl}/rpc/sendMessage`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ json: { message: 'server: over http' } }),

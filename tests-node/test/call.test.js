@@ -15,7 +15,7 @@ import {
   recordFrames,
   takeEvents,
 } from '../lib/clients.js'
-import { startServer } from '../lib/server.js'
+import { startServer } from '../../test-support/server.js'
 
 let server
 let token

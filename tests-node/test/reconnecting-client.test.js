@@ -15,7 +15,7 @@ import { RPCLink as WebsocketRPCLink } from '@orpc/client/websocket'
 import { WebSocket as ReconnectingWebSocket } from 'partysocket'
 import WebSocket from 'ws'
 import { createAppClient, idRange, parseToken, takeEvents, upgradeUrl } from '../lib/clients.js'
-import { startServer } from '../lib/server.js'
+import { startServer } from '../../test-support/server.js'
 
 let server
 const opened = []

@@ -15,7 +15,7 @@ import {
   takeEvents,
   withTimeout,
 } from '../lib/clients.js'
-import { startServer } from '../lib/server.js'
+import { startServer } from '../../test-support/server.js'
 
 let server
 const sockets = []

@@ -17,7 +17,7 @@ import {
   signToken,
   takeEvents,
 } from '../lib/clients.js'
-import { startServer } from '../lib/server.js'
+import { startServer } from '../../test-support/server.js'
 
 let server
 let socket

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, extname, join, normalize, sep } from 'node:path'
 import { existsSync } from 'node:fs'
 
+import { CHROMIUM_ARGS, CHROMIUM_ENV } from '../../test-support/chromium.js'
+
 /** The directory of the installed `durable-iterator-wasm`, as Node resolves it. */
 export const packageDir = dirname(createRequire(import.meta.url).resolve('durable-iterator-wasm/package.json'))
 
@@ -48,9 +50,12 @@ export async function serveStatic(root) {
   }
 }
 
-/** The Chromium (or Chrome) binary: `$CHROME`, else the first known name on PATH. */
+/**
+ * The Chromium (or Chrome) binary: `$CHROMIUM_BIN` (as every suite reads it), else the first
+ * known name on PATH: a consumer's machine may have only Chrome.
+ */
 export function findChromium() {
-  if (process.env.CHROME) return process.env.CHROME
+  if (process.env[CHROMIUM_ENV]) return process.env[CHROMIUM_ENV]
   const names = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     for (const name of names) {
@@ -70,9 +75,9 @@ export async function pageResult(chromium, url) {
   try {
     const dom = await new Promise((resolve, reject) => {
       execFile(chromium, [
+        // The suites' flags, then the new headless mode explicitly: --dump-dom needs it.
+        ...CHROMIUM_ARGS,
         '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
         '--disable-dev-shm-usage',
         '--no-first-run',
         `--user-data-dir=${profile}`,
