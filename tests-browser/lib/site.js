@@ -26,6 +26,8 @@ const BROWSER_PACKAGES = [
   '@orpc/standard-server',
   '@orpc/standard-server-fetch',
   '@orpc/standard-server-peer',
+  '@orpc/tanstack-query',
+  '@tanstack/query-core',
   'radash',
 ]
 

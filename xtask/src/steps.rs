@@ -265,7 +265,8 @@ fn demo_tests(ctx: &Ctx) -> Result {
 }
 
 /// The npm package in headless Chromium (playwright-core) against the reference server: the JS
-/// API, the oRPC drop-in with the real @orpc/client, and the TypeScript types (tsc). The
+/// API, the oRPC drop-in with the real @orpc/client, oRPC's TanStack Query integration over it,
+/// and the TypeScript types (tsc, with the oRPC docs' contract-first code). The
 /// package step builds pkg/ earlier in the list; this builds it only when it is missing.
 fn package_browser_tests(ctx: &Ctx) -> Result {
     build_server(ctx)?;
