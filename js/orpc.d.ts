@@ -3,31 +3,26 @@
 // a contract written against `@orpc/experimental-durable-iterator` type-checks unchanged, and
 // the object an upstream server returns satisfies a contract typed with ours (and back).
 
-import type { AsyncIteratorClass, Client, NestedClient, ThrowableError } from '@orpc/client'
+import type { AsyncIteratorClass, Client, ClientContext, NestedClient, ThrowableError } from '@orpc/client'
 import type { ClientRetryPluginContext } from '@orpc/client/plugins'
+import type { StandardLinkInterceptorOptions, StandardLinkOptions } from '@orpc/client/standard'
 import type { CustomJsonSerializer, Interceptor, ReconnectOptions, TokenPayload } from './index.js'
 
-/** What the oRPC link hands to option functions: the call's path, input and options. */
-export interface LinkCallOptions {
-  path: readonly string[]
-  input: unknown
-  context: Record<string, unknown>
-  signal?: AbortSignal
-  lastEventId?: string
-}
+/** What the oRPC link hands to option functions: the call's path, input, context and signal. */
+export type LinkCallOptions<T extends ClientContext = ClientContext> = StandardLinkInterceptorOptions<T>
 
-type Value<T> = T | ((payload: TokenPayload, options: LinkCallOptions) => T | Promise<T>)
+type Value<T, TContext extends ClientContext> = T | ((payload: TokenPayload, options: LinkCallOptions<TContext>) => T | Promise<T>)
 
-/** Options of {@link DurableIteratorLinkPlugin}: upstream's names plus ours. */
-export interface DurableIteratorLinkPluginOptions {
+/** Options of {@link DurableIteratorLinkPlugin}: upstream's names plus ours; `T` is the link's context. */
+export interface DurableIteratorLinkPluginOptions<T extends ClientContext = ClientContext> {
   /** WebSocket URL of the object, or a (possibly async) function of the token payload. */
-  url: Value<string | URL>
+  url: Value<string | URL, T>
   /** Unguessable id the socket presents to the object, created once per iterator. @default crypto.randomUUID() */
-  createId?: (payload: TokenPayload, options: LinkCallOptions) => string | Promise<string>
+  createId?: (payload: TokenPayload, options: LinkCallOptions<T>) => string | Promise<string>
   /** Refresh the token this many seconds before it expires. @default NaN (off) */
-  refreshTokenBeforeExpireInSeconds?: Value<number>
+  refreshTokenBeforeExpireInSeconds?: Value<number, T>
   /** Least delay between refresh attempts, seconds. @default 2 */
-  refreshTokenDelayInSeconds?: Value<number>
+  refreshTokenDelayInSeconds?: Value<number, T>
   /** Interceptors around every RPC call on the iterator. @default [] */
   interceptors?: readonly Interceptor[]
   /** Link plugins: their `init` interceptors run around RPC calls. @default [] */
@@ -45,10 +40,11 @@ export interface DurableIteratorLinkPluginOptions {
 }
 
 /** Drop-in for `DurableIteratorLinkPlugin` of `@orpc/experimental-durable-iterator/client`. */
-export class DurableIteratorLinkPlugin {
-  constructor(options: DurableIteratorLinkPluginOptions)
+export class DurableIteratorLinkPlugin<T extends ClientContext = ClientContext> {
+  constructor(options: DurableIteratorLinkPluginOptions<T>)
+  /** Runs before (modifies results after) the retry plugin, as upstream's. */
   readonly order: number
-  init(options: { interceptors?: unknown[], clientInterceptors?: unknown[] }): void
+  init(options: StandardLinkOptions<T>): void
 }
 
 /** What `DurableIteratorObject` carries at the type level only: the type of its events. */

@@ -154,3 +154,22 @@ export function tanstackQuery(queryClient: QueryClient): void {
   void live.getCurrentResult().data?.text
   void [all, latest, notOne]
 }
+
+// --- a typed link context, as `new DurableIteratorLinkPlugin<T>` takes it upstream ---
+
+interface AppContext { tenant?: string }
+
+export function typedContext(): void {
+  const typed = new RPCLink<AppContext>({
+    url: 'http://localhost:3000/rpc',
+    plugins: [
+      new DurableIteratorLinkPlugin<AppContext>({
+        url: (payload, { context, path }) => `ws://localhost:3000/${context.tenant ?? payload.chn}/${path.join('.')}`,
+        refreshTokenBeforeExpireInSeconds: async (_payload, { context }) => (context.tenant ? 300 : 600),
+      }),
+    ],
+  })
+  void typed
+  // @ts-expect-error: the link's context has no `tenantt`
+  void new DurableIteratorLinkPlugin<AppContext>({ url: (_payload, { context }) => context.tenantt })
+}
