@@ -41,8 +41,12 @@ mod frames;
 mod link;
 mod proxy;
 mod rng;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use config::{parse_range_ms, ChaosConfig};
 pub use frames::FrameTracker;
 pub use proxy::{ChaosProxy, Stats};
 pub use rng::Rng;
+#[cfg(feature = "tls")]
+pub use tls::TlsTerminator;

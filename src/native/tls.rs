@@ -69,21 +69,21 @@ fn invalid_roots(reason: String) -> Error {
 pub(crate) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut next = Some(error);
     while let Some(error) = next {
-        // `io::Error::source` skips the error it wraps, so look inside it explicitly.
-        let wrapped = error
+        if let Some(
+            error @ (rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented),
+        ) = error.downcast_ref::<rustls::Error>()
+        {
+            return Some(error.to_string());
+        }
+        // `io::Error::source` skips the error it wraps (and IO errors wrap each other), so go
+        // inside it explicitly.
+        next = match error
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .map(|inner| inner as &(dyn std::error::Error + 'static));
-        for candidate in [Some(error), wrapped].into_iter().flatten() {
-            if let Some(
-                error @ (rustls::Error::InvalidCertificate(_)
-                | rustls::Error::NoCertificatesPresented),
-            ) = candidate.downcast_ref::<rustls::Error>()
-            {
-                return Some(error.to_string());
-            }
-        }
-        next = error.source();
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
     None
 }
