@@ -114,7 +114,7 @@ async fn run(
                     Some(reason) => {
                         SocketEvent::Untrusted(id, Error::UntrustedCertificate { server, reason })
                     }
-                    None => SocketEvent::Closed(id, CLOSE_ABNORMAL, describe_chain(&error)),
+                    None => SocketEvent::Closed(id, CLOSE_ABNORMAL, open_failure(&error)),
                 };
                 let _ = events.send(event);
                 return;
@@ -183,6 +183,24 @@ async fn run(
             }
         })
         .await;
+    }
+}
+
+/// Why an opening failed, for the close reason. A refused upgrade reads
+/// `upgrade refused: HTTP 401 Unauthorized: <body>`: the object's status and its words, which
+/// a browser hides (and which tell a refused token from an object that is down).
+fn open_failure(error: &tungstenite::Error) -> String {
+    match error {
+        tungstenite::Error::Http(response) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            let body: String = body.chars().take(200).collect();
+            format!("upgrade refused: HTTP {}: {body}", response.status())
+        }
+        other => describe_chain(other),
     }
 }
 
