@@ -35,7 +35,7 @@ mod notice;
 #[cfg(any(target_arch = "wasm32", feature = "native"))]
 mod options;
 #[cfg(any(target_arch = "wasm32", feature = "native"))]
-pub mod port;
+mod port;
 #[cfg(any(target_arch = "wasm32", feature = "native"))]
 mod procedure;
 
@@ -53,5 +53,7 @@ pub use iterator::{DurableIterator, Rpc};
 pub use notice::Notice;
 #[cfg(any(target_arch = "wasm32", feature = "native"))]
 pub use options::{ObjectUrl, Options};
+#[cfg(any(target_arch = "wasm32", feature = "native"))]
+pub use port::{MaybeSend, MaybeSendSync};
 #[cfg(any(target_arch = "wasm32", feature = "native"))]
 pub use procedure::{ProcedureCall, ProcedureOutput};

@@ -36,6 +36,8 @@
 //! The `chaos-proxy` binary runs the same proxy as a process (`chaos-proxy --help`), for the
 //! browser soak test that `cargo xtask test` runs.
 
+#![deny(missing_docs)]
+
 mod config;
 mod frames;
 mod link;
