@@ -23,6 +23,16 @@ pub enum Error {
     /// The request never got an answer (network down, CORS, DNS, ...).
     #[error("network error: {0}")]
     Network(String),
+    /// A `https://` or `wss://` server presented a certificate the client does not trust
+    /// (unknown issuer, wrong name, expired, ...). Not retried: every attempt would fail the
+    /// same way. Natively, `Options::root_certificates_pem` adds a private CA.
+    #[error("the TLS certificate of {server} is not trusted: {reason}")]
+    UntrustedCertificate {
+        /// The server's host and port.
+        server: String,
+        /// What was wrong with the certificate.
+        reason: String,
+    },
     /// The caller aborted.
     #[error("aborted")]
     Aborted,
@@ -62,6 +72,7 @@ impl Error {
             Error::Rpc(error) => &error.code,
             Error::Http { .. } => "HTTP_ERROR",
             Error::Network(_) => "NETWORK_ERROR",
+            Error::UntrustedCertificate { .. } => "UNTRUSTED_CERTIFICATE",
             Error::Aborted => "ABORTED",
             Error::InvalidToken { .. } => "INVALID_TOKEN",
             Error::Protocol(durable_iterator_protocol::Error::Rpc(error)) => &error.code,

@@ -1,27 +1,30 @@
-//! The Rust API: a durable iterator is a `futures::Stream` of typed events with typed RPC
-//! calls, ready to feed a Leptos or Yew signal.
+//! The Rust API, written once for both transports: a durable iterator is a
+//! `futures::Stream` of typed events with typed RPC calls, ready to feed a Leptos or Yew
+//! signal in the browser or to move into `tokio::spawn` natively.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use durable_iterator_protocol::client::{
-    CallId, CallRequest, ConnectionState, Event, DEFAULT_RPC_RETRY_DELAY,
+    CallRequest, ConnectionState, Event, DEFAULT_RPC_RETRY_DELAY,
 };
-use durable_iterator_protocol::{RawJson, RichBody, TokenPayload};
-use futures_channel::oneshot;
+use durable_iterator_protocol::{RichBody, TokenPayload};
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::call::{plain_body, typed_call, CallPort};
-use crate::decode::{decode_polled, remember_id};
-use crate::driver::{Driver, DriverConfig, EventStream, RefreshFn};
+use crate::call::{plain_body, typed_call};
+use crate::decode::decode;
 use crate::error::Error;
-use crate::link::ProcedureCall;
 use crate::options::Options;
+use crate::port::{
+    self, effective_engine_options, BoxFuture, EventStream, Handle, MaybeSend, MaybeSendSync, Port,
+    RefreshFn, Shared, Start,
+};
+use crate::procedure::ProcedureCall;
 
 /// A live durable iterator yielding events of type `T` (use `serde_json::Value` for
 /// untyped events). Dropping it stops it.
@@ -30,9 +33,33 @@ use crate::options::Options;
 /// points at nothing, a field has the wrong type) is one `Err` item (`META_PATH_NOT_FOUND`,
 /// `DECODE_ERROR`, ...) and the stream goes on with the next event; its id still counts as
 /// seen. The stream ends with `None` after a stop or the object's `done`, or with one last
-/// `Err` when the iterator fails (token expired, reconnects exhausted).
+/// `Err` when the iterator fails (token expired, reconnects exhausted, a certificate the
+/// native transport does not trust).
+///
+/// Natively it is `Send + 'static` (it may move into `tokio::spawn`), and events wait in an
+/// unbounded queue until the stream is polled (RPC answers share the socket, so the socket
+/// is always read): a consumer that falls far behind holds them all in memory.
+///
+/// ```no_run
+/// # #[cfg(any(target_arch = "wasm32", feature = "native"))]
+/// # async fn run() -> Result<(), durable_iterator_wasm::Error> {
+/// use durable_iterator_wasm::{DurableIterator, Options};
+/// use futures_util::StreamExt;
+///
+/// let options = Options::new("http://127.0.0.1:8787/rpc", "onMessage", "ws://127.0.0.1:8787/chat-room")
+///     .input(&serde_json::json!({ "tags": ["news"] }))?;
+/// let mut messages = DurableIterator::<serde_json::Value>::connect(options).await?;
+/// let echo: String = messages
+///     .rpc(["routerClient", "echo"])
+///     .call(&serde_json::json!({ "text": "hi" }))
+///     .await?;
+/// while let Some(message) = messages.next().await {
+///     println!("{echo} {message:?}");
+/// }
+/// # Ok(()) }
+/// ```
 pub struct DurableIterator<T> {
-    driver: Rc<Driver>,
+    handle: Handle,
     events: EventStream,
     last_event_id: Option<String>,
     _events_of: PhantomData<fn() -> T>,
@@ -40,17 +67,26 @@ pub struct DurableIterator<T> {
 
 impl<T> DurableIterator<T> {
     /// Calls the procedure of `options` and opens the durable iterator it returns. Fails with
-    /// `INVALID_TOKEN` when the output is not a durable iterator.
+    /// `INVALID_TOKEN` when the output is not a durable iterator. Natively it must run inside
+    /// a Tokio runtime.
     pub async fn connect(options: Options) -> Result<Self, Error> {
         let call = options.procedure_call();
-        let token = call.send(None).await?.into_token(&call.path)?;
-        let refresh: RefreshFn = Rc::new(move || {
-            let call = ProcedureCall {
-                last_event_id: None,
-                ..call.clone()
-            };
+        let token = port::call_procedure(&call, &options.transport)
+            .await?
+            .into_token(&call.path)?;
+        // A refresh asks for a token, not for a resume point.
+        let call = Shared::new(ProcedureCall {
+            last_event_id: None,
+            ..call
+        });
+        let transport = options.transport.clone();
+        let refresh: RefreshFn = Shared::new(move || -> BoxFuture<Result<String, String>> {
+            let call = call.clone();
+            let transport = transport.clone();
             Box::pin(async move {
-                let output = call.send(None).await.map_err(|e| e.to_string())?;
+                let output = port::call_procedure(&call, &transport)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 output.into_token(&call.path).map_err(|e| e.to_string())
             })
         });
@@ -62,42 +98,40 @@ impl<T> DurableIterator<T> {
     /// ones when a refresh is due (`Err` carries a reason; the refresh is retried).
     pub async fn from_token_source<F, Fut>(source: F, options: Options) -> Result<Self, Error>
     where
-        F: Fn() -> Fut + 'static,
-        Fut: std::future::Future<Output = Result<String, String>> + 'static,
+        F: Fn() -> Fut + MaybeSendSync + 'static,
+        Fut: Future<Output = Result<String, String>> + MaybeSend + 'static,
     {
         let token = source().await.map_err(|reason| Error::InvalidToken {
             procedure: "token source".to_owned(),
             reason,
         })?;
-        let refresh: RefreshFn = Rc::new(move || Box::pin(source()));
+        let refresh: RefreshFn =
+            Shared::new(move || -> BoxFuture<Result<String, String>> { Box::pin(source()) });
         Self::start(token, options, Some(refresh))
     }
 
     /// Opens a durable iterator from a token obtained some other way; the options' procedure
-    /// is not called, so the token cannot be refreshed.
+    /// is not called, so the token cannot be refreshed. Natively it must run inside a Tokio
+    /// runtime.
     pub fn from_token(token: String, options: Options) -> Result<Self, Error> {
         Self::start(token, options, None)
     }
 
     fn start(token: String, options: Options, refresh: Option<RefreshFn>) -> Result<Self, Error> {
-        let mut engine = options.engine;
-        if refresh.is_none() {
-            engine.refresh_before_expire = None;
-        }
-        let object_url = options.object_url;
-        let config = DriverConfig {
-            url: Rc::new(move |payload| Ok(object_url(payload))),
+        let engine = effective_engine_options(options.engine, refresh.is_some());
+        let last_event_id = options.last_event_id;
+        let start = Start {
+            object_url: options.object_url,
             refresh,
-            websocket: None,
-            off_main_thread: options.off_main_thread,
             on_notice: options.on_notice,
-            client_id: None,
+            last_event_id: last_event_id.clone(),
+            transport: options.transport,
         };
-        let (driver, events) = Driver::start(engine, token, options.last_event_id.clone(), config)?;
+        let (handle, events) = port::start(engine, token, start)?;
         Ok(DurableIterator {
-            driver,
+            handle,
             events,
-            last_event_id: options.last_event_id,
+            last_event_id,
             _events_of: PhantomData,
         })
     }
@@ -106,7 +140,7 @@ impl<T> DurableIterator<T> {
     /// the current token's `rpc` list names `path[0]`.
     pub fn rpc<S: Into<String>>(&self, path: impl IntoIterator<Item = S>) -> Rpc {
         Rpc {
-            driver: self.driver.clone(),
+            handle: self.handle.clone(),
             path: path.into_iter().map(Into::into).collect(),
             retries: 0,
             retry_delay: DEFAULT_RPC_RETRY_DELAY,
@@ -115,8 +149,7 @@ impl<T> DurableIterator<T> {
 
     /// The connection state now.
     pub fn state(&self) -> ConnectionState {
-        self.driver
-            .with_engine(|engine| engine.engine().state().clone())
+        self.handle.state()
     }
 
     /// The id of the last event this stream yielded.
@@ -126,25 +159,25 @@ impl<T> DurableIterator<T> {
 
     /// The id this iterator's socket presents to the object (random, fixed for its life).
     pub fn client_id(&self) -> String {
-        self.driver
-            .with_engine(|engine| engine.engine().client_id().to_owned())
+        self.handle.client_id()
     }
 
     /// The payload of the token in use.
     pub fn token_payload(&self) -> TokenPayload {
-        self.driver
-            .with_engine(|engine| engine.token_payload().clone())
+        self.handle.token_payload()
     }
 
     /// Stops the iterator: the socket closes, timers go, the stream ends.
     pub fn close(&self) {
-        self.driver.stop();
+        self.handle.stop();
     }
 
     /// The next raw event (id and rich-JSON body), without decoding.
     pub fn poll_next_raw(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
-        let polled = Pin::new(&mut self.events).poll_next(cx);
-        remember_id(&mut self.last_event_id, &polled);
+        let polled = port::poll_event(&mut self.events, cx);
+        if let Poll::Ready(Some(Ok(Event { id: Some(id), .. }))) = &polled {
+            self.last_event_id = Some(id.clone());
+        }
         polled
     }
 }
@@ -153,19 +186,21 @@ impl<T: DeserializeOwned> Stream for DurableIterator<T> {
     type Item = Result<T, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        decode_polled(self.get_mut().poll_next_raw(cx))
+        self.get_mut()
+            .poll_next_raw(cx)
+            .map(|item| item.map(|event| event.and_then(|event| decode(event.data.get()))))
     }
 }
 
 impl<T> Drop for DurableIterator<T> {
     fn drop(&mut self) {
-        self.driver.stop();
+        self.handle.stop();
     }
 }
 
-/// A typed RPC call on the iterator's socket.
+/// A typed RPC call on the iterator's socket; natively it may outlive a `spawn` boundary.
 pub struct Rpc {
-    driver: Rc<Driver>,
+    handle: Handle,
     path: Vec<String>,
     retries: u32,
     retry_delay: Duration,
@@ -195,19 +230,6 @@ impl Rpc {
     async fn send<O: DeserializeOwned>(self, input: Option<RichBody>) -> Result<O, Error> {
         let request =
             CallRequest::with_input(self.path, input)?.with_retries(self.retries, self.retry_delay);
-        typed_call(&*self.driver, request).await
-    }
-}
-
-impl CallPort for Driver {
-    type Ticket = CallId;
-    type Answer = oneshot::Receiver<Result<RawJson, Error>>;
-
-    fn start(&self, request: CallRequest) -> Result<(CallId, Self::Answer), Error> {
-        self.call(request)
-    }
-
-    fn abort(&self, call: CallId) {
-        self.abort_call(call);
+        typed_call(&self.handle, request).await
     }
 }

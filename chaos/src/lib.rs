@@ -36,13 +36,19 @@
 //! The `chaos-proxy` binary runs the same proxy as a process (`chaos-proxy --help`), for the
 //! browser soak test that `cargo xtask test` runs.
 
+#![deny(missing_docs)]
+
 mod config;
 mod frames;
 mod link;
 mod proxy;
 mod rng;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use config::{parse_range_ms, ChaosConfig};
 pub use frames::FrameTracker;
 pub use proxy::{ChaosProxy, Stats};
 pub use rng::Rng;
+#[cfg(feature = "tls")]
+pub use tls::TlsTerminator;

@@ -24,6 +24,7 @@ use super::socket::{NativeSocket, SocketEvent};
 use crate::call::CallPort;
 use crate::error::Error;
 use crate::notice::Notice;
+use crate::port::Port;
 
 /// A boxed `Send` future, as token sources return them.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -42,6 +43,8 @@ pub(crate) struct DriverConfig {
     pub(crate) url: UrlFn,
     pub(crate) refresh: Option<RefreshFn>,
     pub(crate) on_notice: Option<NoticeFn>,
+    /// For `wss://` object URLs.
+    pub(crate) tls: Arc<rustls::ClientConfig>,
 }
 
 /// Events as the driver yields them; an `Err` is the last item.
@@ -76,29 +79,27 @@ pub(crate) struct Handle {
 }
 
 impl Handle {
-    /// Stops the iterator: the socket closes, timers go, the stream ends.
-    pub(crate) fn stop(&self) {
-        let _ = self.commands.send(Command::Stop);
-    }
-
-    /// The connection state the engine last reported.
-    pub(crate) fn state(&self) -> ConnectionState {
-        self.read(|s| s.state.clone())
-    }
-
-    /// The payload of the token in use.
-    pub(crate) fn token_payload(&self) -> TokenPayload {
-        self.read(|s| s.payload.clone())
-    }
-
-    /// The id the socket presents to the object.
-    pub(crate) fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
     fn read<R>(&self, read: impl FnOnce(&Snapshot) -> R) -> R {
         // Every update is one assignment, so even a poisoned lock holds whole values.
         read(&self.snapshot.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Port for Handle {
+    fn stop(&self) {
+        let _ = self.commands.send(Command::Stop);
+    }
+
+    fn state(&self) -> ConnectionState {
+        self.read(|s| s.state.clone())
+    }
+
+    fn token_payload(&self) -> TokenPayload {
+        self.read(|s| s.payload.clone())
+    }
+
+    fn client_id(&self) -> String {
+        self.client_id.to_string()
     }
 }
 
@@ -272,6 +273,15 @@ impl Driver {
                 code,
                 reason,
             },
+            SocketEvent::Untrusted(socket, error) => {
+                // Every attempt would meet the same certificate: end now with the reason
+                // instead of reconnecting forever.
+                if self.socket.as_ref().is_some_and(|(id, _)| *id == socket) {
+                    let _ = self.events.send(Err(error));
+                    self.engine.stop(now);
+                }
+                return;
+            }
         };
         self.engine.handle_input(input, now);
     }
@@ -300,6 +310,7 @@ impl Driver {
                     socket,
                     self.socket_events.clone(),
                     self.max_frame_bytes,
+                    self.config.tls.clone(),
                 );
                 // Replacing drops the previous socket's handle, which closes it.
                 self.socket = Some((socket, open));

@@ -1,12 +1,16 @@
 //! The native transport (feature `native`): the same engine and the same Rust API as in the
-//! browser, driven by Tokio, tokio-tungstenite and hyper, so Rust services, command-line
-//! tools and soak tests can follow a durable iterator outside a page.
+//! browser (the crate root's [`DurableIterator`], [`Rpc`] and [`Options`], re-exported here
+//! for existing users), driven by Tokio, tokio-tungstenite and hyper-util with rustls, so
+//! Rust services, command-line tools and soak tests can follow a durable iterator outside a
+//! page.
 //!
 //! One Tokio task per iterator owns the engine and its socket; [`DurableIterator`] and
 //! [`Rpc`] are handles that talk to it over channels, so both are `Send + 'static`. The
 //! engine decides everything as in the browser — reconnect with backoff, resume without loss
 //! or duplicates, token refresh, liveness probes, RPC calls, stop. There is no page here, so
-//! no offline or wake signals; and no TLS: URLs are `http://` and `ws://`.
+//! no offline or wake signals. URLs may be `http://`/`ws://` or `https://`/`wss://`; TLS
+//! trusts the webpki roots plus those given to [`Options::root_certificates_pem`], and a
+//! certificate it does not trust ends the iterator at once with `UNTRUSTED_CERTIFICATE`.
 //!
 //! ```no_run
 //! use durable_iterator_wasm::native::{DurableIterator, Options};
@@ -32,11 +36,11 @@
 mod clock;
 mod driver;
 mod http;
-mod iterator;
-mod options;
+pub(crate) mod port;
 mod socket;
+mod tls;
 
+pub use crate::iterator::{DurableIterator, Rpc};
 pub use crate::notice::Notice;
+pub use crate::options::{ObjectUrl, Options};
 pub use crate::procedure::{ProcedureCall, ProcedureOutput};
-pub use iterator::{DurableIterator, Rpc};
-pub use options::{ObjectUrl, Options};

@@ -5,6 +5,7 @@
 //! The task reads and writes independently of the driver, so a slow write never holds up
 //! timers or calls, and it tags everything it reports with the engine's name for the socket.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use durable_iterator_protocol::client::SocketId;
@@ -13,6 +14,10 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::Connector;
+
+use super::tls::{describe_chain, untrusted_certificate};
+use crate::error::Error;
 
 /// Close code reported when the connection ends without a close frame (as browsers do).
 const CLOSE_ABNORMAL: u16 = 1006;
@@ -33,6 +38,8 @@ pub(crate) enum SocketEvent {
     /// The connection closed or never opened (the HTTP status of a refused upgrade is in the
     /// reason; the code is 1006 as in a browser).
     Closed(SocketId, u16, String),
+    /// The server's TLS certificate is not trusted (`Error::UntrustedCertificate`).
+    Untrusted(SocketId, crate::error::Error),
 }
 
 enum Outgoing {
@@ -54,12 +61,13 @@ impl NativeSocket {
         id: SocketId,
         events: mpsc::UnboundedSender<SocketEvent>,
         max_message_bytes: usize,
+        tls: Arc<rustls::ClientConfig>,
     ) -> NativeSocket {
         let (outgoing, commands) = mpsc::unbounded_channel();
         let config = WebSocketConfig::default()
             .max_message_size(Some(max_message_bytes))
             .max_frame_size(Some(max_message_bytes));
-        tokio::spawn(run(url, id, config, events, commands));
+        tokio::spawn(run(url, id, config, tls, events, commands));
         NativeSocket { outgoing }
     }
 
@@ -79,16 +87,36 @@ async fn run(
     url: String,
     id: SocketId,
     config: WebSocketConfig,
+    tls: Arc<rustls::ClientConfig>,
     events: mpsc::UnboundedSender<SocketEvent>,
     mut commands: mpsc::UnboundedReceiver<Outgoing>,
 ) {
+    // The URL carries the token: name only the server in what gets reported.
+    let server = url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest)
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     // Nagle off: the protocol's requests and events are small and latency matters.
-    let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        url,
+        Some(config),
+        true,
+        Some(Connector::Rustls(tls)),
+    );
     let socket = tokio::select! {
         opened = connecting => match opened {
             Ok((socket, _response)) => socket,
             Err(error) => {
-                let _ = events.send(SocketEvent::Closed(id, CLOSE_ABNORMAL, error.to_string()));
+                let event = match untrusted_certificate(&error) {
+                    Some(reason) => {
+                        SocketEvent::Untrusted(id, Error::UntrustedCertificate { server, reason })
+                    }
+                    None => SocketEvent::Closed(id, CLOSE_ABNORMAL, open_failure(&error)),
+                };
+                let _ = events.send(event);
                 return;
             }
         },
@@ -155,6 +183,24 @@ async fn run(
             }
         })
         .await;
+    }
+}
+
+/// Why an opening failed, for the close reason. A refused upgrade reads
+/// `upgrade refused: HTTP 401 Unauthorized: <body>`: the object's status and its words, which
+/// a browser hides (and which tell a refused token from an object that is down).
+fn open_failure(error: &tungstenite::Error) -> String {
+    match error {
+        tungstenite::Error::Http(response) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            let body: String = body.chars().take(200).collect();
+            format!("upgrade refused: HTTP {}: {body}", response.status())
+        }
+        other => describe_chain(other),
     }
 }
 

@@ -23,13 +23,44 @@ const PAGE_DIR: &str = "examples/web";
 const SITE_DIR: &str = "demo-site";
 /// How long the demo keeps events for resuming tabs (the page says 300 s).
 const RETENTION_SECONDS: &str = "300";
-/// The Leptos example: its own cargo workspace, built for wasm32 only (see its Cargo.toml).
-pub const LEPTOS_DIR: &str = "examples/leptos";
-/// Where the built Leptos app goes, under the target directory: index.html and pkg/.
-const LEPTOS_SITE_DIR: &str = "leptos-site";
-/// The wasm-bindgen output name that examples/leptos/index.html imports.
-const LEPTOS_OUT_NAME: &str = "leptos_chat";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// A Rust UI example: its own cargo workspace, built for wasm32 only (see its Cargo.toml),
+/// linked by the wasm-bindgen CLI beside its index.html.
+pub struct RustExample {
+    /// For messages: `Leptos`.
+    pub name: &'static str,
+    /// Its sources, relative to the root.
+    pub dir: &'static str,
+    /// Its target directory, under the root one.
+    target_dir: &'static str,
+    /// Where the built app goes, under the target directory: index.html and pkg/.
+    site_dir: &'static str,
+    /// The wasm file cargo writes (the crate name with underscores).
+    wasm_file: &'static str,
+    /// The wasm-bindgen output name that its index.html imports.
+    out_name: &'static str,
+}
+
+/// The Leptos example.
+pub const LEPTOS: RustExample = RustExample {
+    name: "Leptos",
+    dir: "examples/leptos",
+    target_dir: "leptos",
+    site_dir: "leptos-site",
+    wasm_file: "durable_iterator_leptos_example.wasm",
+    out_name: "leptos_chat",
+};
+
+/// The Yew example.
+pub const YEW: RustExample = RustExample {
+    name: "Yew",
+    dir: "examples/yew",
+    target_dir: "yew",
+    site_dir: "yew-site",
+    wasm_file: "durable_iterator_yew_example.wasm",
+    out_name: "yew_chat",
+};
 
 /// Server options of demo mode; the page depends on each (tests-demo starts the server alike).
 /// Each is skipped when the caller's `-- SERVER-ARGS` set it already.
@@ -92,62 +123,57 @@ pub fn prepare_site(ctx: &Ctx) -> Result<PathBuf> {
     Ok(site)
 }
 
-/// The directory [`build_leptos`] fills.
-pub fn leptos_site(ctx: &Ctx) -> PathBuf {
-    ctx.target.join(LEPTOS_SITE_DIR)
-}
-
-/// Where the Leptos example is built (see [`build_leptos`]).
-fn leptos_target(ctx: &Ctx) -> PathBuf {
-    ctx.target.join("leptos")
-}
-
-/// Checks the Leptos example's formatting, builds it for wasm32 (debug) and links it with the
-/// wasm-bindgen CLI into `target/leptos-site/` beside its index.html, ready to be served with
-/// the server's `--static-dir`. Returns the site directory.
-pub fn build_leptos(ctx: &Ctx) -> Result<PathBuf> {
-    let manifest = ctx.root.join(LEPTOS_DIR).join("Cargo.toml");
-    // Outside the root workspace, so `cargo fmt --all` at the root does not see it.
-    run(cargo(&ctx.root)
-        .args(["fmt", "--check", "--manifest-path"])
-        .arg(&manifest))?;
-    // A target directory of its own: the client crate is a cdylib, whose rlib cargo names
-    // without a hash on wasm32, so the root workspace's build and this one (other serde and
-    // web-sys features) would overwrite each other's `libdurable_iterator_wasm.rlib`, and
-    // whichever build found its own copy fresh linked against the other's (trait mismatches).
-    // Not --locked: a new dependency of the client crate would otherwise fail this step until
-    // someone refreshed the example's lockfile; every crate already in it stays pinned.
-    let target = leptos_target(ctx);
-    run(cargo(&ctx.root)
-        .env("CARGO_TARGET_DIR", &target)
-        .args(["build", "--target", WASM_TARGET, "--manifest-path"])
-        .arg(&manifest))?;
-    let wasm = target
-        .join(WASM_TARGET)
-        .join("debug")
-        .join("durable_iterator_leptos_example.wasm");
-    let site = leptos_site(ctx);
-    if site.exists() {
-        fs::remove_dir_all(&site)
-            .map_err(|e| Error(format!("cannot remove the old {}: {e}", site.display())))?;
+impl RustExample {
+    /// The directory [`RustExample::build`] fills.
+    pub fn site(&self, ctx: &Ctx) -> PathBuf {
+        ctx.target.join(self.site_dir)
     }
-    run(Command::new("wasm-bindgen")
-        .args([
-            "--target",
-            "web",
-            "--no-typescript",
-            "--out-name",
-            LEPTOS_OUT_NAME,
-        ])
-        .arg("--out-dir")
-        .arg(site.join("pkg"))
-        .arg(&wasm))?;
-    fs::copy(
-        ctx.root.join(LEPTOS_DIR).join("index.html"),
-        site.join("index.html"),
-    )?;
-    println!("    the Leptos app is in {}", site.display());
-    Ok(site)
+
+    /// Checks the example's formatting, builds it for wasm32 (debug) and links it with the
+    /// wasm-bindgen CLI into its site directory beside its index.html, ready to be served
+    /// with the server's `--static-dir`. Returns the site directory.
+    pub fn build(&self, ctx: &Ctx) -> Result<PathBuf> {
+        let manifest = ctx.root.join(self.dir).join("Cargo.toml");
+        // Outside the root workspace, so `cargo fmt --all` at the root does not see it.
+        run(cargo(&ctx.root)
+            .args(["fmt", "--check", "--manifest-path"])
+            .arg(&manifest))?;
+        // A target directory of its own: the client crate is a cdylib, whose rlib cargo names
+        // without a hash on wasm32, so the root workspace's build and this one (other serde
+        // and web-sys features) would overwrite each other's `libdurable_iterator_wasm.rlib`,
+        // and whichever build found its own copy fresh linked against the other's (trait
+        // mismatches). Not --locked: a new dependency of the client crate would otherwise
+        // fail this step until someone refreshed the example's lockfile; every crate already
+        // in it stays pinned.
+        let target = ctx.target.join(self.target_dir);
+        run(cargo(&ctx.root)
+            .env("CARGO_TARGET_DIR", &target)
+            .args(["build", "--target", WASM_TARGET, "--manifest-path"])
+            .arg(&manifest))?;
+        let wasm = target.join(WASM_TARGET).join("debug").join(self.wasm_file);
+        let site = self.site(ctx);
+        if site.exists() {
+            fs::remove_dir_all(&site)
+                .map_err(|e| Error(format!("cannot remove the old {}: {e}", site.display())))?;
+        }
+        run(Command::new("wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                self.out_name,
+            ])
+            .arg("--out-dir")
+            .arg(site.join("pkg"))
+            .arg(&wasm))?;
+        fs::copy(
+            ctx.root.join(self.dir).join("index.html"),
+            site.join("index.html"),
+        )?;
+        println!("    the {} app is in {}", self.name, site.display());
+        Ok(site)
+    }
 }
 
 /// Copies the regular files of `from` into `to`, recursively.

@@ -59,6 +59,7 @@ pub const TEST_STEPS: &[Step] = &[
         run: format,
     },
     Step {
+        // Clippy, then the API docs with warnings denied.
         name: "clippy",
         needs_dir: None,
         run: clippy,
@@ -100,8 +101,13 @@ pub const TEST_STEPS: &[Step] = &[
     },
     Step {
         name: "leptos example build",
-        needs_dir: Some(demo::LEPTOS_DIR),
+        needs_dir: Some(demo::LEPTOS.dir),
         run: leptos_build,
+    },
+    Step {
+        name: "yew example build",
+        needs_dir: Some(demo::YEW.dir),
+        run: yew_build,
     },
     Step {
         name: "demo page tests",
@@ -144,6 +150,33 @@ fn clippy(ctx: &Ctx) -> Result {
         "--",
         "-D",
         "warnings",
+    ]))?;
+    docs(ctx)
+}
+
+/// The API docs as docs.rs would build them, with every rustdoc warning an error (broken
+/// links, missing docs, bad code blocks): natively with every feature (the Tokio transport),
+/// and the client for wasm32 (the browser transport). The doc examples themselves compile and
+/// run with the native tests. The npm wasm (js-engine) is left out: it is no Rust API, and its
+/// exports exist only when it is built alone for wasm32.
+fn docs(ctx: &Ctx) -> Result {
+    run(cargo(&ctx.root).env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--no-deps",
+        "--workspace",
+        "--exclude",
+        "durable-iterator-js-engine",
+        "--all-features",
+        "--locked",
+    ]))?;
+    run(cargo(&ctx.root).env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--no-deps",
+        "--locked",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "durable-iterator-wasm",
     ]))
 }
 
@@ -245,11 +278,15 @@ fn browser_tests(ctx: &Ctx) -> Result {
 }
 
 fn leptos_build(ctx: &Ctx) -> Result {
-    demo::build_leptos(ctx).map(drop)
+    demo::LEPTOS.build(ctx).map(drop)
+}
+
+fn yew_build(ctx: &Ctx) -> Result {
+    demo::YEW.build(ctx).map(drop)
 }
 
 /// Playwright in headless Chromium: the demo page (built like `cargo xtask demo` builds it)
-/// and a smoke test of the Leptos app that the previous step built.
+/// and smoke tests of the Leptos and Yew apps that the previous steps built.
 fn demo_tests(ctx: &Ctx) -> Result {
     build_server(ctx)?;
     let site = demo::prepare_site(ctx)?;
@@ -258,8 +295,13 @@ fn demo_tests(ctx: &Ctx) -> Result {
         .env("DURABLE_ITERATOR_SERVER_BIN", ctx.server_binary())
         .env("DEMO_SITE_DIR", site)
         .current_dir(ctx.root.join("tests-demo"));
-    if ctx.root.join(demo::LEPTOS_DIR).is_dir() {
-        npm.env("LEPTOS_SITE_DIR", demo::leptos_site(ctx));
+    for (example, variable) in [
+        (&demo::LEPTOS, "LEPTOS_SITE_DIR"),
+        (&demo::YEW, "YEW_SITE_DIR"),
+    ] {
+        if ctx.root.join(example.dir).is_dir() {
+            npm.env(variable, example.site(ctx));
+        }
     }
     run(&mut npm)
 }
