@@ -7,7 +7,7 @@ mod engine_support;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use durable_iterator_protocol::client::{Output, SplitMix64};
+use durable_iterator_protocol::client::{Output, SplitMix64, BARRIER_TIMEOUT};
 use durable_iterator_protocol::{EventKind, EventPayload, Frame, ResponsePayload, ServerMessage};
 use engine_support::*;
 use serde_json::Value;
@@ -84,7 +84,12 @@ fn upstream_duplicate_transcript_loses_nothing_and_repeats_nothing() {
                 };
                 sim.receive(rebuilt);
             }
-            Some("close") if record["code"] == 1000 => sim.stop(),
+            Some("close") if record["code"] == 1000 => {
+                // The object answered the replay barrier long before (the recording has live
+                // events after the replay); our client's barrier is not in it.
+                sim.answer_barrier();
+                sim.stop()
+            }
             Some("close") => {
                 let reason = record["reason"].as_str().unwrap_or_default();
                 sim.closed(record["code"].as_u64().unwrap() as u16, reason);
@@ -99,8 +104,8 @@ fn upstream_duplicate_transcript_loses_nothing_and_repeats_nothing() {
         .iter()
         .map(|id| id.parse().unwrap())
         .collect();
-    let mut expected: Vec<u64> = vec![2, 3, 4, 10, 11, 12, 5, 6, 7, 8, 9];
-    expected.extend(13..=22);
+    // In order: the replay `10, 11, 12, 5..9` is released in integer order.
+    let expected: Vec<u64> = (2..=22).collect();
     assert_eq!(ids, expected);
     assert_eq!(sim.count(|o| matches!(o, Output::Resumed { .. })), 2);
     assert_eq!(sim.ended(), Some(Ok(())));
@@ -136,10 +141,15 @@ fn a_drop_inside_a_text_ordered_replay_resumes_from_before_it() {
     for id in ["10", "11", "12", "5", "6", "7", "8", "9", "13"] {
         sim.event(Some(id), &format!("m{id}"));
     }
+    // 5..9 go at once (nothing lower can still come); 10..13 wait for the replay's end.
+    assert_eq!(sim.event_ids(), ["2", "3", "4", "5", "6", "7", "8", "9"]);
+    assert_eq!(sim.kept_count(), 4);
+    sim.answer_barrier();
     assert_eq!(
         sim.event_ids(),
-        ["2", "3", "4", "10", "11", "12", "5", "6", "7", "8", "9", "13"]
+        ["2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"]
     );
+    assert_eq!(sim.kept_count(), 0);
     assert_eq!(sim.engine.last_event_id(), Some("13"));
 }
 
@@ -224,6 +234,9 @@ fn random_drops_against_both_replay_orders_deliver_every_event_once() {
                     sim.event(Some(&id.to_string()), "replayed");
                 }
                 subscribed = cut == replay.len();
+                if subscribed {
+                    sim.answer_barrier();
+                }
             }
             // A last, complete resume.
             sim.closed(1006, "");
@@ -233,6 +246,7 @@ fn random_drops_against_both_replay_orders_deliver_every_event_once() {
             for id in object.replay(cursor.as_deref()) {
                 sim.event(Some(&id.to_string()), "replayed");
             }
+            sim.answer_barrier();
             let delivered: Vec<u64> = sim
                 .event_ids()
                 .iter()
@@ -249,6 +263,10 @@ fn random_drops_against_both_replay_orders_deliver_every_event_once() {
                 object.visible(),
                 "text order {text_order}, seed {seed}: lost events"
             );
+            assert!(
+                delivered.windows(2).all(|pair| pair[0] < pair[1]),
+                "text order {text_order}, seed {seed}: out of order: {delivered:?}"
+            );
         }
     }
 }
@@ -259,7 +277,11 @@ fn the_callers_last_event_id_starts_the_first_subscription() {
     sim.connect_and_subscribe();
     assert_eq!(
         sim.sent_texts(),
-        [r#"{"i":"1","p":{"u":"/subscribe","b":{},"h":{"last-event-id":"41"}}}"#]
+        [
+            r#"{"i":"1","p":{"u":"/subscribe","b":{},"h":{"last-event-id":"41"}}}"#,
+            // The barrier that tells when the replay is complete.
+            r#"{"i":"2","p":{"u":"/__liveness","b":{}}}"#,
+        ]
     );
     // The first subscription is not a "resume" of this iterator.
     assert_eq!(
@@ -426,4 +448,72 @@ fn binary_frames_and_bodyless_events_are_understood() {
             (Some("2".to_owned()), "{}".to_owned()),
         ]
     );
+}
+
+/// Resumes from 98 against a text-ordered replay (`100, 101, 99`): 99 goes at once, 100 and
+/// 101 wait for the barrier's answer.
+fn resume_across_a_digit_boundary() -> Sim {
+    let mut sim = Sim::new(quiet_options(), token(), Some("98"));
+    sim.connect_and_subscribe();
+    for id in ["100", "101", "99"] {
+        sim.event(Some(id), "replayed");
+    }
+    assert_eq!(sim.event_ids(), ["99"]);
+    assert_eq!(sim.kept_count(), 2);
+    sim
+}
+
+#[test]
+fn an_unanswered_barrier_releases_the_replay_after_its_timeout() {
+    let mut sim = resume_across_a_digit_boundary();
+    let waited = sim.next_timer().expect("the barrier's timeout");
+    assert_eq!(waited, BARRIER_TIMEOUT);
+    assert_eq!(sim.event_ids(), ["99", "100", "101"]);
+    // Ordering is over for this subscription: live events go straight through.
+    sim.event(Some("102"), "live");
+    assert_eq!(sim.event_ids(), ["99", "100", "101", "102"]);
+    assert_eq!(sim.kept_count(), 0);
+}
+
+#[test]
+fn the_objects_done_yields_held_events_first() {
+    let mut sim = resume_across_a_digit_boundary();
+    let stream = sim.subscribe_id();
+    sim.receive(ServerMessage::Event {
+        id: stream,
+        payload: EventPayload {
+            event: EventKind::Done,
+            data: None,
+            meta: None,
+        },
+    });
+    assert_eq!(sim.event_ids(), ["99", "100", "101"]);
+    assert_eq!(sim.ended(), Some(Ok(())));
+}
+
+#[test]
+fn a_stop_drops_held_events() {
+    let mut sim = resume_across_a_digit_boundary();
+    sim.stop();
+    assert_eq!(sim.event_ids(), ["99"]);
+    assert_eq!(sim.ended(), Some(Ok(())));
+}
+
+#[test]
+fn held_events_wait_through_a_drop_for_the_next_replay() {
+    let mut sim = resume_across_a_digit_boundary();
+    sim.closed(1006, "");
+    sim.next_timer();
+    sim.connect_and_subscribe();
+    // 99 arrived and nothing below it can still come: the next subscription resumes from it.
+    assert_eq!(
+        sim.requests_to("/subscribe").pop().unwrap().1.as_deref(),
+        Some("99")
+    );
+    for id in ["100", "101", "102"] {
+        sim.event(Some(id), "replayed");
+    }
+    assert_eq!(sim.event_ids(), ["99"]);
+    sim.answer_barrier();
+    assert_eq!(sim.event_ids(), ["99", "100", "101", "102"]);
 }

@@ -228,9 +228,6 @@ pub fn call_result_of(
     }
 }
 
-/// The handle [`CodecEngine`] gives every message: it feeds one message per input.
-const HANDLE: Payload = Payload(0);
-
 /// An engine output with what it names resolved, as [`CodecEngine`] gives them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CodecOutput {
@@ -277,6 +274,10 @@ pub struct CodecEngine {
     fresh: Option<(String, TokenPayload)>,
     max_frame_bytes: usize,
     ready: VecDeque<CodecOutput>,
+    /// The handle of the next message (one message per input; unique among kept messages).
+    next_handle: u32,
+    /// Messages the engine asked to keep ([`Output::Keep`]), by handle.
+    kept: alloc::collections::BTreeMap<Payload, ServerMessage>,
 }
 
 impl CodecEngine {
@@ -307,6 +308,8 @@ impl CodecEngine {
             fresh: None,
             max_frame_bytes,
             ready: VecDeque::new(),
+            next_handle: 0,
+            kept: alloc::collections::BTreeMap::new(),
         };
         codec.collect(None);
         Ok(codec)
@@ -322,10 +325,12 @@ impl CodecEngine {
 
     /// The socket received `frame`.
     pub fn handle_frame(&mut self, socket: SocketId, frame: &Frame, now: Instant) {
-        let (message, decoded) = decode_incoming(frame, self.max_frame_bytes, HANDLE);
+        let handle = Payload(self.next_handle);
+        self.next_handle = self.next_handle.wrapping_add(1);
+        let (message, decoded) = decode_incoming(frame, self.max_frame_bytes, handle);
         self.engine
             .handle_input(Input::SocketMessage { socket, message }, now);
-        self.collect(decoded.as_ref());
+        self.collect(decoded.map(|message| (handle, message)));
     }
 
     /// The answer to [`Output::RefreshToken`]: a new token, or why there is none. A token
@@ -393,16 +398,33 @@ impl CodecEngine {
         &self.payload
     }
 
-    /// Resolves every output the engine has, while `message` is the message of the input.
-    fn collect(&mut self, message: Option<&ServerMessage>) {
+    /// Resolves every output the engine has, while `current` is the message of the input.
+    fn collect(&mut self, mut current: Option<(Payload, ServerMessage)>) {
         while let Some(output) = self.engine.poll_output() {
+            let message = current.as_ref().map(|(_, message)| message);
             let resolved = match output {
                 Output::OpenSocket { socket, token } => CodecOutput::OpenSocket {
                     socket,
                     token,
                     payload: self.payload.clone(),
                 },
-                Output::Event { id, .. } => CodecOutput::Event(event_of(id, message)),
+                Output::Keep { payload } => {
+                    if let Some((handle, kept)) =
+                        current.take().filter(|(handle, _)| *handle == payload)
+                    {
+                        self.kept.insert(handle, kept);
+                    }
+                    continue;
+                }
+                Output::Event { id, payload } => {
+                    let event = match message {
+                        Some(message) if current.as_ref().is_some_and(|(h, _)| *h == payload) => {
+                            event_of(id, Some(message))
+                        }
+                        _ => event_of(id, self.kept.remove(&payload).as_ref()),
+                    };
+                    CodecOutput::Event(event)
+                }
                 Output::CallSettled { call, result } => CodecOutput::CallSettled {
                     call,
                     result: call_result_of(result, message),
@@ -413,6 +435,10 @@ impl CodecEngine {
                         token,
                         payload: self.payload.clone(),
                     }
+                }
+                Output::Ended(result) => {
+                    self.kept.clear();
+                    CodecOutput::Other(Output::Ended(result))
                 }
                 other => CodecOutput::Other(other),
             };

@@ -47,6 +47,7 @@ impl Engine {
             probe_deadline: None,
             probe_request: None,
             expiry_probes: Vec::new(),
+            barrier: None,
             subscription: Subscription::RetryAt(now),
             socket_claims: self.token.claims.clone(),
             update: None,
@@ -226,7 +227,11 @@ impl Engine {
             Subscription::RetryAt(at) => Some(at),
             _ => None,
         };
-        [stable, liveness, resubscribe].into_iter().flatten().min()
+        let barrier = open.barrier.as_ref().map(|(_, deadline)| *deadline);
+        [stable, liveness, resubscribe, barrier]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs the due timers of an open socket.
@@ -242,6 +247,16 @@ impl Engine {
             self.abandon_unresponsive(socket, "liveness timeout", now);
             return;
         }
+        if open
+            .barrier
+            .as_ref()
+            .is_some_and(|(_, deadline)| *deadline <= now)
+        {
+            self.barrier_done();
+        }
+        let Link::Open(open) = &self.link else {
+            return;
+        };
         let idle = self.options.liveness.as_ref().map(|liveness| liveness.idle);
         if open.probe_deadline.is_none()
             && idle.is_some_and(|idle| open.last_received + idle <= now)

@@ -95,7 +95,7 @@ impl ResumeCursor {
 }
 
 /// A canonical decimal id that fits `u64` (the object's ids are SQLite integers).
-fn numeric(id: &str) -> Option<u64> {
+pub(super) fn numeric(id: &str) -> Option<u64> {
     if !is_numeric_event_id(id) {
         return None;
     }
@@ -190,7 +190,7 @@ fn digits(n: u64) -> u32 {
 ///
 /// In `u64` (ids have at most 20 digits, so every power of ten used is at most 10^19):
 /// 128-bit division would add a kilobyte of runtime code to the wasm module.
-fn covered_by_text_order(first: u64, x: u64) -> Option<u64> {
+pub(super) fn covered_by_text_order(first: u64, x: u64) -> Option<u64> {
     if x < first {
         return None;
     }

@@ -16,6 +16,7 @@ use super::cursor::ResumeCursor;
 use super::dedup::DeliveredIds;
 use super::events::{ConnectionState, Input, Output, SocketId};
 use super::options::EngineOptions;
+use super::order::ReplayOrder;
 use super::refresh::{RefreshState, TokenState};
 use super::time::Instant;
 use super::wire;
@@ -76,6 +77,9 @@ pub(super) struct OpenLink {
     /// The request ids of the latest expiry probes (refresh off), whose 404 answers are
     /// expected too; at most [`super::stream::EXPIRY_PROBES_KEPT`].
     pub(super) expiry_probes: Vec<String>,
+    /// The request id of the barrier sent after a replay was asked for, and when the engine
+    /// stops waiting for its answer (see `order`).
+    pub(super) barrier: Option<(String, Instant)>,
     pub(super) subscription: Subscription,
     /// The claims the object holds for this socket (change with `/updateToken`).
     pub(super) socket_claims: TokenClaims,
@@ -104,6 +108,8 @@ pub struct Engine {
     pub(super) request_ids: RequestIdGenerator,
     pub(super) cursor: ResumeCursor,
     pub(super) delivered: DeliveredIds,
+    /// Events held back until a text-ordered replay is complete.
+    pub(super) order: ReplayOrder,
     /// The latest `retry` the object put in an event's meta: a floor for reconnect delays.
     pub(super) server_retry: Option<Duration>,
     pub(super) subscribed_before: bool,
@@ -144,6 +150,7 @@ impl Engine {
             request_ids: RequestIdGenerator::new(),
             cursor: ResumeCursor::new(last_event_id),
             delivered: DeliveredIds::new(options.dedup_capacity),
+            order: ReplayOrder::default(),
             server_retry: None,
             subscribed_before: false,
             calls: Calls::default(),
@@ -224,6 +231,7 @@ impl Engine {
     /// pending calls with `IteratorEnded` and ends with `Ok`.
     pub fn stop(&mut self, now: Instant) {
         let _ = now;
+        self.order.clear();
         self.end(Ok(()), CLOSE_NORMAL, String::new());
     }
 
@@ -348,6 +356,8 @@ impl Engine {
             });
         }
         self.link = Link::Ended;
+        // Held events arrived before the end: they are yielded before it.
+        self.release_held(false);
         self.refresh = RefreshState::default();
         self.expiry_check = None;
         for call in self.calls.drain() {

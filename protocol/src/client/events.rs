@@ -114,11 +114,20 @@ pub enum Output {
         /// The close reason.
         reason: String,
     },
-    /// Yield an event: the data and meta of the message `payload` of this input.
+    /// Yield an event: the data and meta of the message `payload`, which is the message of
+    /// this input or one named by an earlier [`Output::Keep`].
     Event {
         /// The event id (`m.id`), if the object sent one.
         id: Option<String>,
         /// The message that carried the event.
+        payload: Payload,
+    },
+    /// Keep the message `payload` of this input beyond the input: its event waits for events
+    /// with lower ids that a text-ordered replay sends later. Exactly one later
+    /// [`Output::Event`] names it, unless the iterator is stopped first; after
+    /// [`Output::Ended`] nothing kept is needed any more.
+    Keep {
+        /// The message to keep.
         payload: Payload,
     },
     /// The connection changed.

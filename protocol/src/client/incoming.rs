@@ -8,7 +8,9 @@ use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A handle the driver chose for one received message (its payload stays with the driver).
-/// Outputs name it only while the engine processes the input that carried it.
+/// Outputs name it only while the engine processes the input that carried it, unless the
+/// engine asks to keep it ([`super::Output::Keep`]): handles must then stay unique among the
+/// messages kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Payload(pub u32);
 

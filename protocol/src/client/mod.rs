@@ -33,6 +33,7 @@
 //!             # let _: Option<(Incoming, Payload)> = None;
 //!         }
 //!         Output::Event { id, payload } => { /* yield the data of message `payload` */ }
+//!         Output::Keep { payload } => { /* keep message `payload`: a later Event names it */ }
 //!         Output::Ended(_) => break,
 //!         _ => { /* send, close, refresh, settle calls, show state */ }
 //!     }
@@ -57,6 +58,7 @@ mod engine;
 mod events;
 mod incoming;
 mod options;
+mod order;
 mod refresh;
 mod stream;
 mod time;
@@ -79,6 +81,7 @@ pub use engine::{Engine, CLOSE_NORMAL, CLOSE_UNRESPONSIVE};
 pub use events::{ConnectionState, Input, Output, SocketId};
 pub use incoming::{EventKind, Incoming, Payload};
 pub use options::{EngineOptions, Liveness, DEFAULT_MAX_FRAME_BYTES};
+pub use order::{BARRIER_TIMEOUT, MAX_HELD};
 pub use stream::{MAX_EVENT_ID_BYTES, MAX_SERVER_RETRY};
 pub use time::{ceil_millis, duration_from_secs_f64, saturating_micros, Instant};
 pub use url::{encode_uri_component, form_urlencode, upgrade_url};

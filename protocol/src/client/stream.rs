@@ -4,6 +4,7 @@ use super::calls::{classify, Answer};
 use super::engine::{Engine, Link, Subscription, CLOSE_NORMAL};
 use super::events::{Output, SocketId};
 use super::incoming::{EventKind, Incoming, Payload};
+use super::order::{Arrival, BARRIER_TIMEOUT};
 use super::time::Instant;
 use super::wire;
 use crate::consts::{PATH_LIVENESS_PROBE, PATH_SUBSCRIBE};
@@ -30,6 +31,10 @@ impl Engine {
     /// Sends `/subscribe` from the resume cursor.
     pub(super) fn subscribe(&mut self) {
         let last_event_id = self.cursor.begin_subscription();
+        if !self.order.begin(last_event_id.as_deref()) {
+            // This subscription cannot bring lower ids than what an earlier one left held.
+            self.release_held(false);
+        }
         let signal = self.subscribed_before.then(|| match &last_event_id {
             Some(id) if self.cursor.can_resume() => Output::Resumed {
                 last_event_id: id.clone(),
@@ -65,6 +70,35 @@ impl Engine {
         }
         let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         self.send(text);
+    }
+
+    /// Sends the barrier that tells when the replay asked for is complete (see `order`).
+    fn send_barrier(&mut self, now: Instant) {
+        let request = self.request_ids.next_id();
+        if let Link::Open(open) = &mut self.link {
+            open.barrier = Some((request.clone(), now + BARRIER_TIMEOUT));
+        }
+        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
+        self.send(text);
+    }
+
+    /// The replay is complete (the barrier was answered), or the engine gave up waiting for
+    /// it: yield what is held, in order.
+    pub(super) fn barrier_done(&mut self) {
+        if let Link::Open(open) = &mut self.link {
+            open.barrier = None;
+        }
+        self.release_held(false);
+    }
+
+    /// Yields the held events in order; ordering goes on if `keep_ordering`.
+    pub(super) fn release_held(&mut self, keep_ordering: bool) {
+        for held in self.order.release(keep_ordering) {
+            self.push(Output::Event {
+                id: held.id,
+                payload: held.payload,
+            });
+        }
     }
 
     /// Sends a probe that makes the object check the token (it closes with 1008 after `exp`);
@@ -144,11 +178,18 @@ impl Engine {
     ) {
         if self.subscription_request() == Some((id, false)) {
             if status < 400 && event_stream {
-                self.on_stream_open(id);
+                self.on_stream_open(id, now);
             } else {
                 self.subscription_failed(now);
             }
             return;
+        }
+        let is_barrier = matches!(
+            &self.link,
+            Link::Open(open) if open.barrier.as_ref().is_some_and(|(request, _)| request == id)
+        );
+        if is_barrier {
+            return self.barrier_done();
         }
         let is_update = matches!(
             &self.link,
@@ -195,7 +236,7 @@ impl Engine {
         }
     }
 
-    fn on_stream_open(&mut self, id: &str) {
+    fn on_stream_open(&mut self, id: &str, now: Instant) {
         let Link::Open(open) = &mut self.link else {
             return;
         };
@@ -206,6 +247,9 @@ impl Engine {
             },
         );
         self.subscribed_before = true;
+        if self.order.is_ordering() {
+            self.send_barrier(now);
+        }
         if let Subscription::Requested {
             signal: Some(signal),
             ..
@@ -257,7 +301,14 @@ impl Engine {
         if let Link::Open(open) = &mut self.link {
             open.delivered = true;
         }
-        self.push(Output::Event { id, payload });
+        match self.order.arrive(id, payload) {
+            Arrival::Yield(id, payload) => self.push(Output::Event { id, payload }),
+            Arrival::Held(payload) => self.push(Output::Keep { payload }),
+            Arrival::Full(payload) => {
+                self.push(Output::Keep { payload });
+                self.release_held(true);
+            }
+        }
     }
 
     fn on_server_abort(&mut self, id: &str, now: Instant) {

@@ -8,7 +8,7 @@ use durable_iterator_protocol::client::{
     call_result_of, decode_incoming, event_of, upgrade_url, CallId, CallRequest, ConnectionState,
     Engine, EngineOptions, Input, Instant, Output, Payload, SocketId, TokenClaims,
 };
-use durable_iterator_protocol::consts::LAST_EVENT_ID_HEADER;
+use durable_iterator_protocol::consts::{LAST_EVENT_ID_HEADER, PATH_LIVENESS_PROBE};
 use durable_iterator_protocol::{
     parse_token, sign_token, ClientMessage, Error, EventKind, EventMeta, EventPayload, Frame,
     RawJson, ResponsePayload, RichBody, ServerMessage, TokenPayload,
@@ -54,9 +54,6 @@ pub fn quiet_options() -> EngineOptions {
 pub fn claims_of(token: &str) -> Result<TokenClaims, Error> {
     parse_token(token).map(|payload| TokenClaims::from(&payload))
 }
-
-/// The handle the simulated driver gives every message (one message per input).
-pub const HANDLE: Payload = Payload(0);
 
 /// A call as the tests write it: a path and a rich-JSON input, which the driver encodes.
 pub struct Call {
@@ -105,6 +102,12 @@ pub struct Sim {
     events_log: Vec<(Option<String>, RawJson)>,
     /// Every call settled, resolved against the message that answered it.
     settled_log: Vec<(CallId, Result<RawJson, Error>)>,
+    /// The handle of the next message (one message per input, unique among kept ones).
+    next_handle: u32,
+    /// Messages the engine asked to keep, by handle.
+    kept: std::collections::BTreeMap<Payload, ServerMessage>,
+    /// Barriers and probes answered by [`Sim::answer_barrier`].
+    answered: Vec<String>,
 }
 
 impl Sim {
@@ -141,6 +144,9 @@ impl Sim {
             max_frame_bytes,
             events_log: Vec::new(),
             settled_log: Vec::new(),
+            next_handle: 0,
+            kept: std::collections::BTreeMap::new(),
+            answered: Vec::new(),
         };
         sim.pump();
         sim
@@ -150,16 +156,31 @@ impl Sim {
         self.pump_with(None);
     }
 
-    /// Logs every output; resolves events and call answers against `message`, the message
-    /// of the input just fed (handles are only valid then).
-    fn pump_with(&mut self, message: Option<&ServerMessage>) {
+    /// Logs every output; resolves events and call answers against `current`, the message
+    /// of the input just fed, or a message the engine asked to keep.
+    fn pump_with(&mut self, current: Option<(Payload, &ServerMessage)>) {
         while let Some(output) = self.engine.poll_output() {
+            let message = current.map(|(_, message)| message);
             match &output {
+                Output::Keep { payload } => {
+                    let (handle, message) = current.expect("only a message is kept");
+                    assert_eq!(*payload, handle, "the engine keeps the input's message");
+                    self.kept.insert(handle, message.clone());
+                }
                 Output::Event { id, payload } => {
-                    assert_eq!(*payload, HANDLE, "an event names the input's message");
-                    let event = event_of(id.clone(), message);
+                    let event = match current {
+                        Some((handle, message)) if handle == *payload => {
+                            event_of(id.clone(), Some(message))
+                        }
+                        _ => {
+                            let kept = self.kept.remove(payload);
+                            assert!(kept.is_some(), "an event names a kept message");
+                            event_of(id.clone(), kept.as_ref())
+                        }
+                    };
                     self.events_log.push((event.id, event.data));
                 }
+                Output::Ended(_) => self.kept.clear(),
                 Output::CallSettled { call, result } => {
                     let resolved = call_result_of(result.clone(), message);
                     self.settled_log.push((*call, resolved));
@@ -201,10 +222,12 @@ impl Sim {
 
     /// `socket` received `frame`: the driver decodes it and feeds the envelope.
     pub fn frame(&mut self, socket: SocketId, frame: Frame) {
-        let (message, decoded) = decode_incoming(&frame, self.max_frame_bytes, HANDLE);
+        let handle = Payload(self.next_handle);
+        self.next_handle += 1;
+        let (message, decoded) = decode_incoming(&frame, self.max_frame_bytes, handle);
         self.engine
             .handle_input(Input::SocketMessage { socket, message }, self.now);
-        self.pump_with(decoded.as_ref());
+        self.pump_with(decoded.as_ref().map(|message| (handle, message)));
     }
 
     /// The token source answered: the driver reads the new token's claims (a token it cannot
@@ -350,6 +373,31 @@ impl Sim {
                 _ => None,
             })
             .collect()
+    }
+
+    /// How many messages the engine keeps for later events now.
+    pub fn kept_count(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// The object answers the latest request for an unknown path (the engine's replay
+    /// barrier, or a probe) with its 404, as it does once everything sent before is out;
+    /// nothing when that request was answered already.
+    pub fn answer_barrier(&mut self) {
+        let Some((id, _)) = self.requests_to(PATH_LIVENESS_PROBE).pop() else {
+            return;
+        };
+        if self.answered.contains(&id) {
+            return;
+        }
+        self.answered.push(id.clone());
+        self.receive(ServerMessage::Response {
+            id,
+            payload: ResponsePayload::with_body(
+                404,
+                RawJson::from_string("\"No procedure matched\"".to_owned()).expect("JSON"),
+            ),
+        });
     }
 
     /// The id of the latest `/subscribe`.
