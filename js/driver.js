@@ -4,8 +4,9 @@
 // `core.input(kind, nums, text)`, and answers with the JSON text of its outputs (SPEC Part C).
 
 import {
-  ABORT, CALL, CALL_ERR, CALL_OK, CALL_REFUSED, CALL_STARTED, CLOSE, CLOSED, ENDED, EVENT, FRAMES, GAP, IGNORED, INIT,
-  OFFLINE, ONLINE, OPEN, OPENED, REFRESH, REFRESH_FAILED, REFRESHED, RESUMED, SEND, STATE, STOP, TIMEOUT, TIMER, TOKEN, WAKE,
+  ABORT, CALL, CALL_ERR, CALL_OK, CALL_REFUSED, CALL_STARTED, CLOSE, CLOSED, ENDED, EVENT, FRAMES, GAP, IGNORED, INIT, KEEP,
+  OFFLINE, ONLINE, OPEN, OPENED, REFRESH, REFRESH_FAILED, REFRESHED, RELEASE, RESUMED, SEND, STATE, STOP, TIMEOUT, TIMER, TOKEN,
+  WAKE,
 } from './engine-codes.js'
 import { DurableIteratorError, describe, toError } from './errors.js'
 import { openSocket } from './sockets.js'
@@ -88,6 +89,8 @@ export class Driver {
   #timer
   #timerAt = Infinity
   #calls = new Map()
+  /** Messages whose events wait for lower ids of a text-ordered replay, by the engine's key. */
+  #kept = new Map()
   #unwatch
   #maxFrameBytes
   /** The methods the current token allows. */
@@ -207,6 +210,16 @@ export class Driver {
         case CALL_STARTED:
         case CALL_REFUSED:
           continue
+        case KEEP:
+          this.#kept.set(output[2], messages[output[1]])
+          continue
+        case RELEASE: {
+          const key = output[1]
+          output[0] = EVENT
+          output[1] = this.#kept.get(key)
+          this.#kept.delete(key)
+          break
+        }
         case EVENT:
           output[1] = messages[output[1]]
           break
@@ -401,6 +414,7 @@ export class Driver {
     this.#ended = true
     this.#socket?.transport.close(1000, '')
     this.#socket = undefined
+    this.#kept.clear()
     clearTimeout(this.#timer)
     this.#unwatch?.()
     for (const id of [...this.#calls.keys()]) this.#settle(id, false, toError(['ITERATOR_ENDED']))

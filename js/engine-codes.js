@@ -33,3 +33,5 @@ export const ENDED = 13
 export const TIMER = 14
 export const CALL_STARTED = 15
 export const CALL_REFUSED = 16
+export const KEEP = 17
+export const RELEASE = 18

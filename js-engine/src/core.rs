@@ -19,6 +19,30 @@ use crate::{InputKind, OutputOp};
 #[derive(Default)]
 pub struct Core {
     engine: Option<Engine>,
+    /// The handle of the next received message. Handles stay unique among the messages the
+    /// engine keeps ([`Output::Keep`]), while the driver names a message by its index in
+    /// the batch it fed; [`Batch`] translates.
+    next_handle: u32,
+}
+
+/// The messages of the input being fed: handles `base..base + len` are indices `0..len`.
+#[derive(Clone, Copy, Default)]
+struct Batch {
+    base: u32,
+    len: u32,
+}
+
+impl Batch {
+    /// The index in the batch of a message of this input, if it is one.
+    fn index(self, payload: Payload) -> Option<u32> {
+        let index = payload.0.wrapping_sub(self.base);
+        (index < self.len).then_some(index)
+    }
+
+    /// The index of a message of this input (anything else is not in the batch: -1).
+    fn position(self, payload: Payload) -> i64 {
+        self.index(payload).map_or(-1, i64::from)
+    }
 }
 
 impl Core {
@@ -39,19 +63,42 @@ impl Core {
         let mut fields = Fields::new(nums, text);
         if let (Some(kind), Some(now)) = (InputKind::from_u32(kind), fields.num()) {
             let now = Instant::from_millis_f64(now);
-            self.dispatch(kind, &mut fields, now, &mut out);
+            let batch = self.dispatch(kind, &mut fields, now, &mut out);
+            self.drain(&mut out, batch);
+        } else {
+            self.drain(&mut out, Batch::default());
         }
-        self.drain(&mut out);
         out.finish()
     }
 }
 
 impl Core {
-    fn dispatch(&mut self, kind: InputKind, fields: &mut Fields, now: Instant, out: &mut Out) {
+    /// Feeds the input; returns the messages it carried.
+    fn dispatch(
+        &mut self,
+        kind: InputKind,
+        fields: &mut Fields,
+        now: Instant,
+        out: &mut Out,
+    ) -> Batch {
+        if kind == InputKind::Frames {
+            let base = self.next_handle;
+            let len = match self.engine.as_mut() {
+                Some(engine) => feed_frames(engine, fields, now, base),
+                None => 0,
+            };
+            self.next_handle = base.wrapping_add(len);
+            return Batch { base, len };
+        }
+        self.feed(kind, fields, now, out);
+        Batch::default()
+    }
+
+    fn feed(&mut self, kind: InputKind, fields: &mut Fields, now: Instant, out: &mut Out) {
         if kind == InputKind::Init {
             if let Err(error) = self.init(fields, now) {
                 out.op(OutputOp::Ended);
-                write_error(out, &error);
+                write_error(out, &error, Batch::default());
                 out.close();
             }
             return;
@@ -65,7 +112,7 @@ impl Core {
                 socket: SocketId(socket),
             }),
             InputKind::Closed => read_closed(fields),
-            InputKind::Frames => return feed_frames(engine, fields, now),
+            InputKind::Frames => return,
             InputKind::Offline => Some(Input::Offline),
             InputKind::Online => Some(Input::Online),
             InputKind::Wake => Some(Input::Wake),
@@ -104,13 +151,13 @@ impl Core {
     }
 
     /// Writes every pending output, then the timer.
-    fn drain(&mut self, out: &mut Out) {
+    fn drain(&mut self, out: &mut Out, batch: Batch) {
         let Some(engine) = self.engine.as_mut() else {
             out.op(OutputOp::Timer).int(-1).close();
             return;
         };
         while let Some(output) = engine.poll_output() {
-            write_output(out, output);
+            write_output(out, output, batch);
         }
         let deadline = engine.poll_timeout().map_or(-1, |at| {
             ceil_millis(at.elapsed()).min(i64::MAX as u64) as i64
@@ -258,24 +305,26 @@ fn read_refreshed(fields: &mut Fields) -> Option<Input> {
     Some(Input::Refreshed(Ok((token, claims))))
 }
 
-/// Feeds a batch message by message; message `i` is payload `i`. The engine decides on each
-/// before the next, exactly as if they had come one by one.
-fn feed_frames(engine: &mut Engine, fields: &mut Fields, now: Instant) {
+/// Feeds a batch message by message; message `i` is payload `base + i`. The engine decides
+/// on each before the next, exactly as if they had come one by one. Returns the batch's size.
+fn feed_frames(engine: &mut Engine, fields: &mut Fields, now: Instant, base: u32) -> u32 {
     let (Some(socket), Some(count)) = (fields.uint(), fields.uint()) else {
-        return;
+        return 0;
     };
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
     let socket = SocketId(socket);
     for index in 0..count {
-        let handle = Payload(index as u32);
+        let handle = Payload(base.wrapping_add(index));
         let Some(message) = read_message(fields, handle) else {
             // The rest of the batch cannot be located any more.
-            return;
+            break;
         };
         engine.handle_input(Input::SocketMessage { socket, message }, now);
         if engine.is_ended() {
-            return;
+            break;
         }
     }
+    count
 }
 
 fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming, Error>> {
@@ -338,7 +387,7 @@ fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut 
             reason: "the driver's call input does not read".to_owned(),
         };
         out.op(OutputOp::CallRefused);
-        write_error(out, &error);
+        write_error(out, &error, Batch::default());
         out.close();
         return;
     };
@@ -348,7 +397,7 @@ fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut 
         }
         Err(error) => {
             out.op(OutputOp::CallRefused);
-            write_error(out, &error);
+            write_error(out, &error, Batch::default());
             out.close();
         }
     }
@@ -369,7 +418,7 @@ fn read_call(fields: &mut Fields) -> Option<CallRequest> {
     })
 }
 
-fn write_output(out: &mut Out, output: Output) {
+fn write_output(out: &mut Out, output: Output, batch: Batch) {
     match output {
         Output::OpenSocket { socket, token, .. } => {
             out.op(OutputOp::Open).uint(socket.0).str(&token);
@@ -387,10 +436,22 @@ fn write_output(out: &mut Out, output: Output) {
                 .uint(u64::from(code))
                 .str(&reason);
         }
-        Output::Event { id, payload } => {
-            out.op(OutputOp::Event)
-                .uint(u64::from(payload.0))
-                .opt_str(id.as_deref());
+        Output::Event { id, payload } => match batch.index(payload) {
+            Some(index) => {
+                out.op(OutputOp::Event)
+                    .uint(u64::from(index))
+                    .opt_str(id.as_deref());
+            }
+            None => {
+                out.op(OutputOp::Release)
+                    .uint(u64::from(payload.0))
+                    .opt_str(id.as_deref());
+            }
+        },
+        Output::Keep { payload } => {
+            out.op(OutputOp::Keep)
+                .int(batch.position(payload))
+                .uint(u64::from(payload.0));
         }
         Output::State(state) => write_state(out, &state),
         Output::Resumed { last_event_id } => {
@@ -412,17 +473,17 @@ fn write_output(out: &mut Out, output: Output) {
         }
         Output::FrameIgnored { reason } => {
             out.op(OutputOp::Ignored);
-            write_error(out, &reason);
+            write_error(out, &reason, batch);
         }
         Output::CallSettled { call, result } => match result {
             Ok(answer) => {
                 out.op(OutputOp::CallOk)
                     .uint(call.0)
-                    .uint(u64::from(answer.0));
+                    .int(batch.position(answer));
             }
             Err(error) => {
                 out.op(OutputOp::CallErr).uint(call.0);
-                write_error(out, &error);
+                write_error(out, &error, batch);
             }
         },
         Output::Ended(result) => {
@@ -431,7 +492,7 @@ fn write_output(out: &mut Out, output: Output) {
                 Ok(()) => {
                     out.null();
                 }
-                Err(error) => write_error(out, &error),
+                Err(error) => write_error(out, &error, batch),
             }
         }
     }
@@ -480,7 +541,7 @@ fn write_state(out: &mut Out, state: &ConnectionState) {
 }
 
 /// `[CODE, ...data]`: the stable code and the few values a message needs; JS words it.
-fn write_error(out: &mut Out, error: &Error) {
+fn write_error(out: &mut Out, error: &Error, batch: Batch) {
     out.open().str(error.code());
     match error {
         Error::TokenExpired { exp, now } => {
@@ -492,7 +553,7 @@ fn write_error(out: &mut Out, error: &Error) {
         }
         Error::Rejected { status, body } => {
             out.uint(u64::from(*status))
-                .int(body.map_or(-1, |handle| i64::from(handle.0)));
+                .int(body.map_or(-1, |handle| batch.position(handle)));
         }
         Error::RpcNotAllowed { method } => {
             out.str(method);

@@ -91,4 +91,9 @@ pub enum OutputOp {
     CallStarted = 15,
     /// `[16, error]`: the call was refused before anything was sent.
     CallRefused = 16,
+    /// `[17, index, key]`: keep message `index` of the batch just fed under `key`; a later
+    /// `Release` yields it (its event waits for lower ids of a text-ordered replay).
+    Keep = 17,
+    /// `[18, key, eventId|null]`: yield the message kept under `key`, and forget it.
+    Release = 18,
 }

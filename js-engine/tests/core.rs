@@ -205,10 +205,74 @@ fn a_session_from_start_to_stop() {
         "{outputs:?}"
     );
 
+    // The resume crosses 9 -> 10 against a text-ordered replay (10, 11, then 3): 3 goes at
+    // once, 10 and 11 are kept until the barrier's answer says the replay is complete.
+    let socket = socket + 1.0;
+    let outputs = feed(
+        &mut core,
+        InputKind::Opened,
+        Packed::default().num(timer + 1.0).num(socket),
+    );
+    let sends = ops(&outputs, OutputOp::Send);
+    assert!(sends[0][2]
+        .as_str()
+        .unwrap_or_default()
+        .contains(r#""last-event-id":"2""#));
+    let subscribe = request_id(sends[0]);
+    let event = |batch: Packed, id: &str| {
+        batch
+            .num(1.0)
+            .num(0.0)
+            .num(-1.0)
+            .string(&subscribe)
+            .string(id)
+    };
+    let batch = Packed::default()
+        .num(timer + 2.0)
+        .num(socket)
+        .num(4.0)
+        .num(0.0)
+        .num(200.0)
+        .num(1.0)
+        .num(0.0)
+        .string(&subscribe);
+    let batch = event(event(event(batch, "10"), "11"), "3");
+    let outputs = feed(&mut core, InputKind::Frames, batch);
+    let barrier = request_id(ops(&outputs, OutputOp::Send)[0]);
+    let kept = ops(&outputs, OutputOp::Keep);
+    assert_eq!(kept.len(), 2, "{outputs:?}");
+    assert_eq!(
+        (kept[0][1].clone(), kept[1][1].clone()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(
+        ops(&outputs, OutputOp::Event),
+        [&json!([OutputOp::Event as u32, 3, "3"])]
+    );
+    let answer = Packed::default()
+        .num(timer + 3.0)
+        .num(socket)
+        .num(1.0)
+        .num(0.0)
+        .num(404.0)
+        .num(0.0)
+        .num(1.0)
+        .string(&barrier);
+    let outputs = feed(&mut core, InputKind::Frames, answer);
+    assert_eq!(
+        ops(&outputs, OutputOp::Release),
+        [
+            &json!([OutputOp::Release as u32, kept[0][2], "10"]),
+            &json!([OutputOp::Release as u32, kept[1][2], "11"])
+        ],
+        "released in order, by the keys they were kept under: {outputs:?}"
+    );
+    assert!(ops(&outputs, OutputOp::Ignored).is_empty(), "{outputs:?}");
+
     let outputs = feed(
         &mut core,
         InputKind::Stop,
-        Packed::default().num(timer + 1.0),
+        Packed::default().num(timer + 4.0),
     );
     assert_eq!(ops(&outputs, OutputOp::Ended)[0][1], Value::Null);
     assert_eq!(outputs.last(), Some(&json!([OutputOp::Timer as u32, -1])));
