@@ -104,6 +104,11 @@ impl Control {
         !self.replay_queued.swap(true, Ordering::AcqRel)
     }
 
+    /// Whether a replay sits in the queue.
+    pub fn replay_queued(&self) -> bool {
+        self.replay_queued.load(Ordering::Acquire)
+    }
+
     /// The socket task took the queued replay out of the queue (to write or to drop it).
     pub fn replay_taken(&self) {
         self.replay_queued.store(false, Ordering::Release);

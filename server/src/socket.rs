@@ -2,7 +2,8 @@
 //! the token's expiry.
 //!
 //! The task is the socket's only writer, so responses and events leave in the order it
-//! decides: a subscription's stream head always precedes its replay, and the replay precedes
+//! decides: a subscription's stream head always precedes its replay, which precedes the answers
+//! to later requests (as upstream: clients use one to tell that the replay is complete) and
 //! live events (the object queues them in that order).
 //!
 //! Expiry, like upstream: a message that arrives after `exp`, or a send attempted after it,
@@ -110,7 +111,16 @@ async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream
                     return End::Expired;
                 }
                 match message {
-                    Ok(message) => guarded(control, on_message(peer, &mut current, sink, message)).await,
+                    Ok(message) => match guarded(control, on_message(peer, &mut current, sink, message)).await {
+                        // Like upstream, a subscription's replay goes out before the answer to
+                        // anything the client sends after the stream head: clients rely on it
+                        // to tell when the replay is complete (their barrier request).
+                        Ok(()) => {
+                            let exp = peer.token.exp;
+                            guarded(control, write_replay(rx, &current, control, exp, sink)).await
+                        }
+                        Err(end) => Err(end),
+                    },
                     Err(e) => {
                         // No id to answer to; upstream drops such frames too.
                         tracing::debug!(conn = peer.conn, error = %e, "undecodable frame ignored");
@@ -217,6 +227,23 @@ async fn send_response(
     sink.send(Message::Text(text.into()))
         .await
         .map_err(|_| End::Gone)
+}
+
+/// Writes the queue up to and including the queued replay, if there is one.
+async fn write_replay(
+    rx: &mut mpsc::Receiver<Outgoing>,
+    current: &Option<Arc<Subscription>>,
+    control: &Control,
+    exp: f64,
+    sink: &mut Sink,
+) -> Result<(), End> {
+    while control.replay_queued() {
+        let Ok(item) = rx.try_recv() else {
+            break;
+        };
+        write_items(item, rx, current, control, exp, sink).await?;
+    }
+    Ok(())
 }
 
 /// Writes `first` and whatever else is already queued (up to a batch), then flushes. Events of

@@ -8,7 +8,9 @@ use std::time::Duration;
 use common::{config, resume_config, TestServer, ROOM};
 use durable_iterator_protocol::RichBody;
 use durable_iterator_server::{DbLocation, PublishOptions, Recipients};
+use futures_util::SinkExt;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 fn publish_n(server: &TestServer, n: u64) -> (u64, u64) {
     let payloads: Vec<RichBody> = (0..n).map(|k| RichBody::plain(json!({"k": k}))).collect();
@@ -215,4 +217,37 @@ async fn events_survive_a_restart_within_retention() {
     );
     assert_eq!(client.event(&sub).await.1.as_deref(), Some("6"));
     assert!(file.exists());
+}
+
+/// Clients tell that a replay is complete by a request sent after the stream head (oRPC's
+/// object sends the whole replay in the turn that sends the head): its answer must come after
+/// every replayed event, in both modes, even when the request is already waiting.
+#[tokio::test]
+async fn the_replay_goes_out_before_the_answer_to_a_later_request() {
+    for server_config in [resume_config(60), common::upstream(resume_config(60))] {
+        let server = TestServer::start(server_config).await;
+        let (_, last) = publish_n(&server, 300);
+        let mut client = server.connect("barrier").await;
+        // Pipelined in one write: the barrier waits in the socket while the subscribe is
+        // handled (a stricter order than a client that waits for the stream head).
+        let subscribe = r#"{"i":"s","p":{"u":"/subscribe","b":{},"h":{"last-event-id":"0"}}}"#;
+        let barrier = r#"{"i":"b","p":{"u":"/__barrier","b":{}}}"#;
+        for text in [subscribe, barrier] {
+            client.ws.feed(Message::text(text)).await.unwrap();
+        }
+        client.ws.flush().await.unwrap();
+        let head = client.recv_json().await;
+        assert_eq!(head["i"], "s");
+        let mut replayed = 0;
+        loop {
+            let frame = client.recv_json().await;
+            if frame["i"] == "b" {
+                assert_eq!(frame["p"]["s"], 404);
+                break;
+            }
+            assert_eq!(frame["t"], 3, "{frame}");
+            replayed += 1;
+        }
+        assert_eq!(replayed, last, "every replayed event precedes the answer");
+    }
 }
