@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durable_iterator_chaos::{ChaosConfig, ChaosProxy};
-use durable_iterator_server::{Config, DbLocation};
+use durable_iterator_server::{Compat, Config, DbLocation};
 use durable_iterator_wasm::native::DurableIterator;
 use durable_iterator_wasm::{ConnectionState, Notice};
 use native_support::*;
@@ -357,4 +357,104 @@ async fn a_half_open_link_is_found_within_the_liveness_timeout_and_replaced() {
             "{text}"
         );
     }
+}
+
+/// Against the upstream object's behaviour (`--compat upstream`: replay in *text* order of
+/// ids, expiry noticed only on the next send or receive): the connection is cut, and new ones
+/// refused for a while, right after ids 5, 95 and 995, so that the replays after those cuts
+/// cross 9 -> 10, 99 -> 100 and 999 -> 1000 (`10, 11, .., 95, 6, 7, 8, 9` and so on), with the
+/// usual random drops and token refreshes around them. The client must still deliver exactly
+/// the published sequence, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_upstream_text_ordered_replays_events_arrive_once_and_in_order() {
+    const EVENTS: u64 = 3_000;
+    const RATE: u64 = 300;
+    const CUT_AFTER: [u64; 3] = [5, 95, 995];
+    let mut config = Config::new("native-test-key");
+    config.db = DbLocation::Memory;
+    config.test_endpoints = true;
+    config.resume_retention = Some(Duration::from_secs(120));
+    config.compat = Compat::Upstream;
+    let server = TestServer::start_with(config).await;
+    let chaos = ChaosConfig {
+        seed: 0xC0FFEE,
+        latency: Duration::from_millis(1),
+        jitter: Duration::from_millis(4),
+        truncate_probability: 0.3,
+        ..ChaosConfig::default()
+    };
+    let proxy = Arc::new(
+        ChaosProxy::start("127.0.0.1:0".parse().unwrap(), server.addr, chaos)
+            .await
+            .unwrap(),
+    );
+    let (tag, log) = (unique_tag("compat-upstream"), NoticeLog::default());
+    let options = chaos_options(&server, &proxy, &tag, &log)
+        .input(&serde_json::json!({ "tags": [tag], "ttlSeconds": 6 }))
+        .unwrap()
+        .refresh_before_expire(Duration::from_secs(2))
+        // The first cut comes before the first event may have arrived: without a resume
+        // point from the start, that subscription could not ask for a replay.
+        .last_event_id("0");
+    let it = DurableIterator::<Seq>::connect(options).await.unwrap();
+    wait_until_subscribed(&server, &it).await;
+    let client_id = it.client_id();
+    let progress = Arc::new(AtomicU64::new(0));
+    let consumer = consume(it, EVENTS, log.clone(), progress.clone());
+
+    let started = Instant::now();
+    proxy.set_drop_every(Some((Duration::from_millis(200), Duration::from_millis(600))));
+    let mut ticks = tokio::time::interval(Duration::from_millis(10));
+    let mut next = 1;
+    while next <= EVENTS {
+        ticks.tick().await;
+        let owed = (started.elapsed().as_secs_f64() * RATE as f64) as u64;
+        for seq in next..=EVENTS.min(owed.max(next)) {
+            publish_one(&server.server, &tag, seq);
+            next = seq + 1;
+            if CUT_AFTER.contains(&seq) {
+                // About 90 events go out while the client cannot connect: its replay crosses
+                // the next power of ten.
+                proxy.refuse_for(Duration::from_millis(300));
+                proxy.drop_all();
+                break;
+            }
+        }
+    }
+    proxy.set_drop_every(None);
+    wait_settled(&server, &client_id, &log).await;
+    publish_marker(&server, &tag, EVENTS, &progress).await;
+    let received = consumer.await.unwrap();
+    let tally = Tally::of(&received.seqs, EVENTS);
+    let stats = proxy.stats();
+    let text = format!(
+        "compat upstream: {EVENTS} events at {RATE}/s, cuts after {CUT_AFTER:?}; drop rounds {}, \
+         links cut {} (of which {} mid-frame), connections refused {}; client: drops survived \
+         {}, resumed {}, token updates {}; checked {} events: lost {}, duplicated {}, out of \
+         order {}; stop: {}",
+        stats.drop_rounds,
+        stats.links_dropped(),
+        stats.truncated,
+        stats.refused,
+        log.drops_survived(),
+        log.resumes(),
+        log.count(|n| *n == Notice::TokenUpdated),
+        tally.received,
+        tally.lost,
+        tally.duplicated,
+        tally.out_of_order,
+        received.stop,
+    );
+    record_figures("soak-compat-upstream", &text);
+
+    assert_eq!(received.stop, "marker", "{text}");
+    assert_eq!(
+        (tally.lost, tally.duplicated, tally.out_of_order),
+        (0, 0, 0),
+        "{text}"
+    );
+    let expected: Vec<u64> = (1..=EVENTS + 1).collect();
+    assert_eq!(received.seqs, expected, "{text}");
+    assert!(log.resumes() >= CUT_AFTER.len(), "{text}");
+    assert!(stats.refused > 0, "no reconnect met a refusal: {text}");
 }
