@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durable_iterator_chaos::{ChaosConfig, ChaosProxy};
+use durable_iterator_server::{Compat, Config, DbLocation};
 use durable_iterator_wasm::native::{DurableIterator, Options};
 use durable_iterator_wasm::{ConnectionState, Notice};
 use futures_util::StreamExt;
@@ -317,4 +318,42 @@ async fn a_refresh_endpoint_down_past_expiry_ends_in_a_resume_not_a_loss() {
     assert_eq!(setup.log.gaps(), 0, "{text}");
     // No reconnect with the dead token: sockets are the first and the one after the refresh.
     assert_eq!(setup.object.stats().accepted, 2, "{text}");
+}
+
+/// With refresh off, in a room where nothing is published: the iterator ends with
+/// `TOKEN_EXPIRED` within a second of `exp`, against our server (which closes at `exp`) and
+/// against the upstream object's lazy expiry (`--compat upstream`: 1008 only on its next send
+/// or receive; the client probes the socket from `exp` on, where it used to wait for its
+/// 20 s liveness probe).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_refresh_off_a_silent_room_ends_within_a_second_of_exp() {
+    let mut figures = Vec::new();
+    for compat in [Compat::Ours, Compat::Upstream] {
+        let mut config = Config::new("native-test-key");
+        config.db = DbLocation::Memory;
+        config.test_endpoints = true;
+        config.resume_retention = Some(Duration::from_secs(120));
+        config.compat = compat;
+        let server = TestServer::start_with(config).await;
+        let options = server
+            .options()
+            .input(&json!({ "tags": [unique_tag("silent-expiry")], "ttlSeconds": 2 }))
+            .unwrap();
+        let mut it = DurableIterator::<Seq>::connect(options).await.unwrap();
+        let exp = it.token_payload().exp;
+        let outcome = tokio::time::timeout(WAIT, it.next()).await;
+        let ended = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let late = ended - exp;
+        let text = format!("{compat:?}: ended {late:.3} s after exp with {outcome:?}");
+        match outcome {
+            Ok(Some(Err(error))) => assert_eq!(error.code(), "TOKEN_EXPIRED", "{text}"),
+            _ => panic!("the stream must end with TOKEN_EXPIRED: {text}"),
+        }
+        assert!((-0.05..=1.0).contains(&late), "{text}");
+        figures.push(text);
+    }
+    record_figures("silent-expiry", &figures.join("; "));
 }
