@@ -7,6 +7,7 @@ import { describe, test } from 'node:test'
 
 import { screenshot, uniqueTag } from '../lib/browser.js'
 import { useApiPage, WAIT_MS } from '../lib/api-page.js'
+import { UNKNOWN_NESTED_PATH } from '../lib/compat.js'
 
 describe('JS API in the browser: RPC calls', () => {
   const t = useApiPage()
@@ -80,7 +81,7 @@ describe('JS API in the browser: RPC calls', () => {
     })
   })
 
-  test('an unknown nested path rejects with DurableIteratorError NOT_FOUND 404; a bad input with BAD_REQUEST 400', async () => {
+  test('an unknown nested path rejects with DurableIteratorError NOT_FOUND 404 (upstream: 500); a bad input with BAD_REQUEST 400', async () => {
     const page = await t.openPage()
     await t.openRun('a', t.options(uniqueTag('notfound')))
     const errors = await page.evaluate(async () => {
@@ -96,8 +97,8 @@ describe('JS API in the browser: RPC calls', () => {
     })
     assert.equal(errors.nested.isDurableIteratorError, true)
     assert.equal(errors.nested.name, 'DurableIteratorError')
-    assert.equal(errors.nested.code, 'NOT_FOUND')
-    assert.equal(errors.nested.status, 404)
+    assert.equal(errors.nested.code, UNKNOWN_NESTED_PATH.code)
+    assert.equal(errors.nested.status, UNKNOWN_NESTED_PATH.status)
     assert.equal(errors.badInput.isDurableIteratorError, true)
     assert.equal(errors.badInput.code, 'BAD_REQUEST')
     assert.equal(errors.badInput.status, 400)

@@ -9,6 +9,7 @@ import { after, afterEach, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 import { screenshot, startEnvironment } from '../lib/browser.js'
+import { UNKNOWN_NESTED_PATH } from '../lib/compat.js'
 
 const WAIT_MS = 10_000
 
@@ -148,16 +149,16 @@ describe('oRPC drop-in in the browser', () => {
       }
     })
     assert.equal(errors.nested.isORPCError, true)
-    assert.equal(errors.nested.code, 'NOT_FOUND')
-    assert.equal(errors.nested.status, 404)
-    assert.match(errors.nested.message, /No procedure at path \["routerClient","nope"\]/)
+    assert.equal(errors.nested.code, UNKNOWN_NESTED_PATH.code)
+    assert.equal(errors.nested.status, UNKNOWN_NESTED_PATH.status)
+    assert.match(errors.nested.message, UNKNOWN_NESTED_PATH.message)
     assert.equal(errors.badInput.isORPCError, true)
     assert.equal(errors.badInput.code, 'BAD_REQUEST')
     assert.equal(errors.badInput.status, 400)
     assert.equal(errors.appCall.isORPCError, true)
     assert.equal(errors.appCall.code, 'BAD_REQUEST')
     assert.equal(errors.notAllowed, 'undefined')
-    assert.deepEqual(errors.seen, [['NOT_FOUND', true], ['BAD_REQUEST', true]])
+    assert.deepEqual(errors.seen, [[UNKNOWN_NESTED_PATH.code, true], ['BAD_REQUEST', true]])
   })
 
   test('refreshTokenBeforeExpireInSeconds through the plugin keeps the socket and the stream', async () => {

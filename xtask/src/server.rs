@@ -26,20 +26,23 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts `binary` and waits for its listening line. Its log (stderr) goes to ours, each
-    /// line prefixed, so a failing test shows what the server saw.
-    pub fn start(binary: &Path) -> Result<Self> {
+    /// Starts `binary` with the test flags and `extra` (e.g. `["--compat", "upstream"]`), and
+    /// waits for its listening line. Its log (stderr) goes to ours, each line prefixed, so a
+    /// failing test shows what the server saw.
+    pub fn start_with(binary: &Path, extra: &[&str]) -> Result<Self> {
         let key = signing_key();
         let mut cmd = Command::new(binary);
         cmd.args(["--addr", "127.0.0.1:0", "--signing-key", &key])
             .args(["--resume-retention-seconds", "60", "--db", ":memory:"])
             .arg("--test-endpoints")
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         println!(
-            "$ {} --addr 127.0.0.1:0 --signing-key <random> --resume-retention-seconds 60 --db :memory: --test-endpoints &",
-            binary.display()
+            "$ {} --addr 127.0.0.1:0 --signing-key <random> --resume-retention-seconds 60 --db :memory: --test-endpoints {} &",
+            binary.display(),
+            extra.join(" ")
         );
         let mut child = cmd
             .spawn()
@@ -131,7 +134,7 @@ mod tests {
     fn a_program_that_exits_without_listening_is_an_error() {
         // `true` exits at once without printing the listening line.
         if let Some(program) = crate::cmd::which("true") {
-            assert!(TestServer::start(&program).is_err());
+            assert!(TestServer::start_with(&program, &[]).is_err());
         }
     }
 }

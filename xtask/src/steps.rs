@@ -249,15 +249,38 @@ fn js_tests(ctx: &Ctx) -> Result {
 
 fn browser_tests(ctx: &Ctx) -> Result {
     build_server(ctx)?;
-    // A wasm test cannot read the environment at run time, so the server's URL is compiled in
-    // (tests-wasm reads DURABLE_ITERATOR_TEST_SERVER with option_env!).
-    let server = TestServer::start(&ctx.server_binary())?;
-    // The soak suite (tests-wasm/tests/soak.rs) reaches the object through a chaos proxy that
-    // keeps dropping its connections; its URL is compiled in the same way.
     let proxy_binary = crate::chaos::build(&ctx.root, &ctx.target)?;
-    let proxy = crate::chaos::ChaosProxy::start(&proxy_binary, &server.url)?;
     let chromedriver =
         which("chromedriver").unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+    wasm_tests(ctx, &proxy_binary, &chromedriver, &[], &[])?;
+    // The resume suite and the soak again, against the real oRPC object's behaviour
+    // (text-ordered replay, lazy expiry). The URLs are compiled in, so only the test crate
+    // itself builds again.
+    println!("\n--- the resume suite and the soak against `--compat upstream` ---");
+    wasm_tests(
+        ctx,
+        &proxy_binary,
+        &chromedriver,
+        &["--compat", "upstream"],
+        &["--test", "resume", "--test", "soak"],
+    )
+}
+
+/// Runs tests-wasm in Chromium against a server started with `server_flags`, limited to the
+/// test targets `only` names (all when empty).
+fn wasm_tests(
+    ctx: &Ctx,
+    proxy_binary: &std::path::Path,
+    chromedriver: &std::path::Path,
+    server_flags: &[&str],
+    only: &[&str],
+) -> Result {
+    // A wasm test cannot read the environment at run time, so the server's URL is compiled in
+    // (tests-wasm reads DURABLE_ITERATOR_TEST_SERVER with option_env!).
+    let server = TestServer::start_with(&ctx.server_binary(), server_flags)?;
+    // The soak suite (tests-wasm/tests/soak.rs) reaches the object through a chaos proxy that
+    // keeps dropping its connections; its URL is compiled in the same way.
+    let proxy = crate::chaos::ChaosProxy::start(proxy_binary, &server.url)?;
     let mut test = cargo(&ctx.root);
     if std::env::var_os("WASM_BINDGEN_TEST_TIMEOUT").is_none() {
         // The runner gives each test binary 20 s by default; the soak alone takes about 40.
@@ -274,7 +297,8 @@ fn browser_tests(ctx: &Ctx) -> Result {
             "wasm32-unknown-unknown",
             "--manifest-path",
             "tests-wasm/Cargo.toml",
-        ]))
+        ])
+        .args(only))
 }
 
 fn leptos_build(ctx: &Ctx) -> Result {
@@ -323,8 +347,27 @@ fn package_browser_tests(ctx: &Ctx) -> Result {
     run(Command::new("npm")
         .arg("test")
         .env("DURABLE_ITERATOR_SERVER_BIN", ctx.server_binary())
+        .current_dir(ctx.root.join("tests-browser")))?;
+    // The client suites again, against the real oRPC object's behaviour (text-ordered replay,
+    // lazy expiry, 500 for an unknown nested path): the server reads DURABLE_ITERATOR_COMPAT.
+    println!("\n--- the same client suites against `--compat upstream` ---");
+    run(Command::new("npm")
+        .args(["test", "--"])
+        .args(COMPAT_BROWSER_SUITES)
+        .env("DURABLE_ITERATOR_SERVER_BIN", ctx.server_binary())
+        .env("DURABLE_ITERATOR_COMPAT", "upstream")
         .current_dir(ctx.root.join("tests-browser")))
 }
+
+/// The tests-browser files that run a second time against `--compat upstream`: everything
+/// that talks to the object (the type, TanStack and socket-worker files add nothing there).
+const COMPAT_BROWSER_SUITES: &[&str] = &[
+    "test/api-iterator.test.js",
+    "test/api-rpc.test.js",
+    "test/api-frames.test.js",
+    "test/api-order.test.js",
+    "test/orpc.test.js",
+];
 
 /// How one step ended, for the summary line.
 pub enum Outcome {
