@@ -403,7 +403,10 @@ async fn against_upstream_text_ordered_replays_events_arrive_once_and_in_order()
     let consumer = consume(it, EVENTS, log.clone(), progress.clone());
 
     let started = Instant::now();
-    proxy.set_drop_every(Some((Duration::from_millis(200), Duration::from_millis(600))));
+    proxy.set_drop_every(Some((
+        Duration::from_millis(200),
+        Duration::from_millis(600),
+    )));
     let mut ticks = tokio::time::interval(Duration::from_millis(10));
     let mut next = 1;
     while next <= EVENTS {
