@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use durable_iterator_server::{Config, DbLocation, Server};
+use durable_iterator_server::{Compat, Config, DbLocation, Server};
 use durable_iterator_wasm::native::{DurableIterator, Options, ProcedureCall, ProcedureOutput};
 use durable_iterator_wasm::{ConnectionState, Notice};
 use futures_util::StreamExt;
@@ -24,6 +24,24 @@ pub const ROOM: &str = "some-room";
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Which object the suites' server plays: ours, or the real oRPC object's behaviour when
+/// `DURABLE_ITERATOR_COMPAT=upstream` (`cargo xtask test` runs the client suites both ways).
+pub fn compat() -> Compat {
+    match std::env::var("DURABLE_ITERATOR_COMPAT").as_deref() {
+        Ok("upstream") => Compat::Upstream,
+        _ => Compat::Ours,
+    }
+}
+
+/// How a call of an unknown nested path fails: ours matches no procedure, the real object
+/// fails inside its router client.
+pub fn unknown_nested_path() -> (&'static str, u16) {
+    match compat() {
+        Compat::Upstream => ("INTERNAL_SERVER_ERROR", 500),
+        Compat::Ours => ("NOT_FOUND", 404),
+    }
+}
+
 /// The reference server with test endpoints and resume on, until dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -37,6 +55,7 @@ impl TestServer {
         config.db = DbLocation::Memory;
         config.test_endpoints = true;
         config.resume_retention = Some(Duration::from_secs(120));
+        config.compat = compat();
         Self::start_with(config).await
     }
 

@@ -197,7 +197,27 @@ fn native_tests(ctx: &Ctx) -> Result {
         "--locked",
         "--features",
         "durable-iterator-wasm/native",
-    ]))
+    ]))?;
+    // The native client suites again, against the real oRPC object's behaviour (text-ordered
+    // replay, lazy expiry, 500 for an unknown nested path): tests/native_support reads
+    // DURABLE_ITERATOR_COMPAT. The soak against it is its own test (soak_native.rs).
+    println!("\n--- the native client suites against `--compat upstream` ---");
+    run(cargo(&ctx.root)
+        .env("DURABLE_ITERATOR_COMPAT", "upstream")
+        .args([
+            "test",
+            "--locked",
+            "--features",
+            "native",
+            "--test",
+            "native_iterator",
+            "--test",
+            "native_network",
+            "--test",
+            "token_life",
+            "--test",
+            "restart",
+        ]))
 }
 
 fn wasm_build(ctx: &Ctx) -> Result {
