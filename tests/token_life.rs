@@ -167,12 +167,7 @@ async fn with_refresh_on_expiring_tokens_are_replaced_on_the_open_socket() {
         tally.duplicated
     );
     record_figures("token-refresh-seamless", &text);
-    assert_eq!(received.stop, "marker", "{text}");
-    assert_eq!(
-        (tally.lost, tally.duplicated, tally.out_of_order),
-        (0, 0, 0),
-        "{text}"
-    );
+    assert_exactly_once(&received, &tally, &text);
     assert!(setup.token_updates() >= 2, "{text}");
     assert_eq!(
         setup.object.stats().accepted,
@@ -260,12 +255,7 @@ async fn a_failing_refresh_endpoint_is_retried_until_it_recovers_before_expiry()
         tally.duplicated
     );
     record_figures("token-refresh-retry", &text);
-    assert_eq!(received.stop, "marker", "{text}");
-    assert_eq!(
-        (tally.lost, tally.duplicated, tally.out_of_order),
-        (0, 0, 0),
-        "{text}"
-    );
+    assert_exactly_once(&received, &tally, &text);
     assert!(failures.len() >= 2, "{text}");
     assert_backs_off(&failures, &text);
     assert!(
@@ -303,12 +293,7 @@ async fn a_refresh_endpoint_down_past_expiry_ends_in_a_resume_not_a_loss() {
         tally.duplicated
     );
     record_figures("token-refresh-late", &text);
-    assert_eq!(received.stop, "marker", "{text}");
-    assert_eq!(
-        (tally.lost, tally.duplicated, tally.out_of_order),
-        (0, 0, 0),
-        "{text}"
-    );
+    assert_exactly_once(&received, &tally, &text);
     assert!(
         setup.expiry_closes() >= 1,
         "the token must have run out: {text}"

@@ -300,6 +300,25 @@ impl Tally {
             gaps,
         }
     }
+
+    /// "N events checked: lost .., duplicated .., out of order ..", for a run's figures.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} events checked: lost {}, duplicated {}, out of order {}",
+            self.received, self.lost, self.duplicated, self.out_of_order
+        )
+    }
+}
+
+/// What every run that must lose nothing ends with: the consumer saw the marker, and nothing
+/// was lost, duplicated or out of order.
+pub fn assert_exactly_once(received: &Received, tally: &Tally, text: &str) {
+    assert_eq!(received.stop, "marker", "{text}");
+    assert_eq!(
+        (tally.lost, tally.duplicated, tally.out_of_order),
+        (0, 0, 0),
+        "{text}"
+    );
 }
 
 /// `method path` with a JSON body to the server at `addr` over a fresh connection: the status
