@@ -14,9 +14,11 @@
 //! - An abort (`t: 4`) of the subscription id ends that stream (upstream keeps sending).
 //! - A socket whose bounded queue overflows is closed with 1013 so it resumes (upstream has
 //!   no queue of its own and leaves buffering to the platform).
-//! - A socket that asks for a second replay (`/subscribe` with `last-event-id`) before the
-//!   first has left its queue is closed with 1013 too: each replay copies the retained
-//!   events, and upstream would buffer every copy.
+//! - A replay (`/subscribe` with `last-event-id`) is written before the socket's next request
+//!   is read, as upstream sends it in one turn; so a client that asks for replays faster than
+//!   it reads stalls its own socket behind the first, and the server holds one copy of the
+//!   retained events for it where upstream would buffer every copy. (A second replay queued
+//!   before the first was taken would close the socket with 1013.)
 //! - A message over `--max-frame-bytes` closes the socket with 1009.
 //! - The client's close frame is answered at once (workerd drops the TCP link ~10 s later).
 //!

@@ -116,8 +116,12 @@ async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream
                         // anything the client sends after the stream head: clients rely on it
                         // to tell when the replay is complete (their barrier request).
                         Ok(()) => {
-                            let exp = peer.token.exp;
-                            guarded(control, write_replay(rx, &current, control, exp, sink)).await
+                            let writing =
+                                write_replay(rx, &current, control, peer.token.exp, sink);
+                            tokio::select! {
+                                result = guarded(control, writing) => result,
+                                () = expiring(&mut expiry, exp) => Err(End::Expired),
+                            }
                         }
                         Err(end) => Err(end),
                     },
@@ -131,19 +135,9 @@ async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream
             item = rx.recv() => match item {
                 Some(item) => {
                     let writing = write_items(item, rx, &current, control, peer.token.exp, sink);
-                    // A write to a stalled peer must not outlive the token either.
-                    let expiring = async {
-                        (&mut expiry).await;
-                        loop {
-                            if expired(exp) {
-                                return;
-                            }
-                            tokio::time::sleep_until(deadline(exp)).await;
-                        }
-                    };
                     tokio::select! {
                         result = guarded(control, writing) => result,
-                        () = expiring => Err(End::Expired),
+                        () = expiring(&mut expiry, exp) => Err(End::Expired),
                     }
                 }
                 None => Err(End::Gone),
@@ -157,6 +151,17 @@ async fn serve(connection: &mut Connection, sink: &mut Sink, stream: &mut Stream
             exp = peer.token.exp;
             expiry.as_mut().reset(deadline(exp));
         }
+    }
+}
+
+/// Resolves once the token has expired: a write to a stalled peer must not outlive it.
+async fn expiring(expiry: &mut std::pin::Pin<&mut tokio::time::Sleep>, exp: f64) {
+    expiry.await;
+    loop {
+        if expired(exp) {
+            return;
+        }
+        tokio::time::sleep_until(deadline(exp)).await;
     }
 }
 

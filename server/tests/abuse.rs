@@ -613,10 +613,11 @@ async fn a_socket_that_never_reads_is_closed_at_the_default_queue_bound() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_requests_faster_than_reading_are_closed_not_buffered() {
-    // Each `/subscribe` with `last-event-id` queues a copy of the whole retention. A client
-    // that sends them without reading used to make the server hold thousands of copies
-    // (megabytes per 90-byte request); now a second replay before the first is taken closes
-    // the socket with 1013.
+    // Each `/subscribe` with `last-event-id` copies the whole retention. A client that sends
+    // them without reading used to make the server hold thousands of copies (megabytes per
+    // 90-byte request). Now the server writes a replay before it reads the next request, so
+    // such a client stalls its own socket behind the first replay: no other request of it is
+    // read, no second copy is made, and everyone else is served.
     let server = TestServer::start(resume_config(600)).await;
     let pad = "r".repeat(1024);
     let events: Vec<RichBody> = (0..2_000)
@@ -637,8 +638,11 @@ async fn replay_requests_faster_than_reading_are_closed_not_buffered() {
         }
     }
     let _ = ws.flush().await;
+    // Stalled behind its first replay, with nothing else queued for it.
     server
-        .wait_sockets("the replayer closed", |s| s.is_empty())
+        .wait_sockets("the replayer stalled", |s| {
+            s.len() == 1 && s[0].client_id == "replayer" && s[0].queued == 0
+        })
         .await;
 
     // One resume at a time is what clients do, and it replays everything, in order.
@@ -650,6 +654,13 @@ async fn replay_requests_faster_than_reading_are_closed_not_buffered() {
         assert_eq!(id, Some((k + 1).to_string()));
     }
     assert_serving(&server).await;
+    // Gone once it goes: the stalled write fails and the socket is dropped.
+    drop(ws);
+    server
+        .wait_sockets("the replayer gone", |s| {
+            s.iter().all(|s| s.client_id != "replayer")
+        })
+        .await;
 }
 
 /// A subscriber of the filter test: client id and token tags.
