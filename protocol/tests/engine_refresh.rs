@@ -334,6 +334,35 @@ fn a_1008_in_the_middle_of_failing_refreshes_waits_out_the_backoff() {
     assert_eq!(refresh_requests(&sim), 5);
 }
 
+/// A refresh endpoint that takes a while to fail: the announced pause runs from the failure,
+/// and the object's 1008 meanwhile does not bring the retry forward.
+#[test]
+fn a_retry_comes_no_sooner_than_the_failure_announced() {
+    let mut sim = Sim::new(
+        refreshing(secs(60)),
+        token_with("r", None, &[], Y2000, 600.0),
+        None,
+    );
+    sim.connect_and_subscribe();
+    while refresh_requests(&sim) == 0 {
+        sim.next_timer().expect("the proactive refresh");
+    }
+    // The endpoint takes 300 ms to fail.
+    sim.advance(ms(300));
+    sim.refreshed(Err("down".to_owned()));
+    let retry_in = match sim.take().last() {
+        Some(Output::RefreshFailed { retry_in, .. }) => *retry_in,
+        other => panic!("a failed refresh is announced: {other:?}"),
+    };
+    sim.advance(ms(100));
+    sim.closed(1008, "Token expired");
+    assert_eq!(sim.engine.state(), &ConnectionState::Refreshing);
+    sim.advance(retry_in - ms(101));
+    assert_eq!(refresh_requests(&sim), 1, "not before the announced pause");
+    sim.advance(ms(1));
+    assert_eq!(refresh_requests(&sim), 2);
+}
+
 #[test]
 fn close_1008_without_refresh_ends_with_token_expired_and_no_loop() {
     let mut sim = Sim::new(quiet_options(), token(), None);

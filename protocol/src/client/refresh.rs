@@ -57,7 +57,8 @@ pub(super) struct RefreshState {
     pub(super) due: Option<Instant>,
     /// An [`Output::RefreshToken`] has not been answered yet.
     pub(super) in_flight: bool,
-    /// When the last refresh was asked for (refreshes are at least the retry delay apart).
+    /// When the last refresh was asked for, or failed (refreshes are at least the retry delay
+    /// apart, and a retry comes no sooner than the failure announced).
     pub(super) last_requested: Option<Instant>,
     /// Failed refreshes in a row (the retry delay doubles with each).
     pub(super) failures: u32,
@@ -242,6 +243,9 @@ impl Engine {
                 self.refresh.failures = self.refresh.failures.saturating_add(1);
                 let retry_in = self.refresh_retry_in();
                 self.refresh.due = Some(now + retry_in);
+                // The pause runs from the failure, as announced: a refresh that something
+                // else asks for meanwhile (the object's 1008) must not come sooner.
+                self.refresh.last_requested = Some(now);
                 self.push(Output::RefreshFailed { reason, retry_in });
             }
         }
