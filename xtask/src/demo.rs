@@ -123,6 +123,9 @@ pub fn prepare_site(ctx: &Ctx) -> Result<PathBuf> {
     Ok(site)
 }
 
+/// The stylesheet both Rust examples link as `chat.css`.
+const RUST_CHAT_CSS: &str = "examples/rust-chat.css";
+
 impl RustExample {
     /// The directory [`RustExample::build`] fills.
     pub fn site(&self, ctx: &Ctx) -> PathBuf {
@@ -171,6 +174,7 @@ impl RustExample {
             ctx.root.join(self.dir).join("index.html"),
             site.join("index.html"),
         )?;
+        fs::copy(ctx.root.join(RUST_CHAT_CSS), site.join("chat.css"))?;
         println!("    the {} app is in {}", self.name, site.display());
         Ok(site)
     }
