@@ -23,12 +23,42 @@ export interface CustomJsonSerializer {
   deserialize(serialized: any): unknown
 }
 
+/** One call as the retry options' functions see it. */
+export interface RpcCall {
+  path: readonly string[]
+  input: unknown
+  context: Record<string, unknown>
+  signal?: AbortSignal
+}
+
+/** A failed attempt, as `retryDelay`, `shouldRetry` and `onRetry` see it (oRPC's shape). */
+export interface RpcAttempt extends RpcCall {
+  /** 0 for the first retry. */
+  attemptIndex: number
+  /** Why the attempt failed. */
+  error: unknown
+  /** Always undefined: calls carry no event `retry` hint. */
+  lastEventRetry: number | undefined
+}
+
+/** The retry options of a call, as oRPC's `ClientRetryPlugin` takes them in the context. */
+export interface RpcRetryContext {
+  /** Extra attempts after a failure (default 0). */
+  retry?: number | ((call: RpcCall) => number | Promise<number>)
+  /** ms before each retry (default `rpcRetryDelayInSeconds`). */
+  retryDelay?: number | ((attempt: RpcAttempt) => number | Promise<number>)
+  /** Whether to retry after this failure (default true). */
+  shouldRetry?: boolean | ((attempt: RpcAttempt) => boolean | Promise<boolean>)
+  /** Called before each retry; a function it returns hears whether that retry succeeded. */
+  onRetry?: (attempt: RpcAttempt) => void | ((isSuccess: boolean) => void)
+}
+
 /** Options of an RPC call on the iterator. */
 export interface RpcCallOptions {
   /** Aborts the call; it then rejects with code `ABORTED`. */
   signal?: AbortSignal
-  /** `retry`: extra attempts after a failure (default 0); `retryDelay`: ms between them (default 2000). */
-  context?: { retry?: number, retryDelay?: number, [key: string]: unknown }
+  /** The retry options, and anything your interceptors read. */
+  context?: RpcRetryContext & { [key: string]: unknown }
 }
 
 /** oRPC-style interceptor run around each RPC call. */

@@ -198,19 +198,47 @@ class DurableIterator extends EventTarget {
 
   /** @internal */
   call(path, input, options = {}) {
-    const main = async ({ path, input, context, signal }) => {
-      try {
-        const body = await this.#driver.call(
-          path,
-          callBody(path, input, this.#custom),
-          context?.retry ?? 0,
-          context?.retryDelay ?? this.#retryDelayMs,
-          signal ?? undefined,
-        )
-        return fromBody(body ?? {}, this.#custom)
+    const main = async (call) => {
+      const { path, input, context = {}, signal } = call
+      const send = async (retries, delayMs) => {
+        try {
+          const body = await this.#driver.call(path, callBody(path, input, this.#custom), retries, delayMs, signal ?? undefined)
+          return fromBody(body ?? {}, this.#custom)
+        }
+        catch (error) {
+          throw this.#mapError(error)
+        }
       }
-      catch (error) {
-        throw this.#mapError(error)
+      const { retry = 0, retryDelay = this.#retryDelayMs, shouldRetry, onRetry } = context
+      const retries = await value(retry, call)
+      // Plain numbers: the engine retries, across reconnects too, without a round trip here.
+      if (typeof retryDelay !== 'function' && shouldRetry === undefined && onRetry === undefined) {
+        return send(retries, retryDelay)
+      }
+      // The retry plugin's hooks (upstream's ClientRetryPlugin semantics): attempts one at a
+      // time, each failure shown to `shouldRetry`, `onRetry` and a `retryDelay` function.
+      let failure
+      let settled
+      for (let attemptIndex = 0; ;) {
+        if (failure) {
+          if (attemptIndex >= retries || signal?.aborted) throw failure.error
+          const attempt = { ...call, attemptIndex, error: failure.error, lastEventRetry: undefined }
+          if (!(await value(shouldRetry ?? true, attempt))) throw failure.error
+          settled = onRetry?.(attempt)
+          await pause(await value(retryDelay, attempt), signal)
+          attemptIndex++
+        }
+        try {
+          failure = undefined
+          return await send(0)
+        }
+        catch (error) {
+          failure = { error }
+        }
+        finally {
+          if (typeof settled === 'function') settled(!failure)
+          settled = undefined
+        }
       }
     }
     return intercept(this.#interceptors, { path, input, context: options.context ?? {}, signal: options.signal }, main)
@@ -237,6 +265,24 @@ if (typeof Symbol.asyncDispose === 'symbol') {
  * Runs oRPC-style interceptors (`({ next, ...options }) => next()`) around `main`.
  * @param {ReadonlyArray<Function>} interceptors
  */
+/** `option` itself, or what it returns for `args` when it is a function (oRPC's `Value`). */
+async function value(option, ...args) {
+  return typeof option === 'function' ? option(...args) : option
+}
+
+/** Waits `ms`, or less when `signal` aborts (the attempt that follows then fails at once). */
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
 function intercept(interceptors, options, main) {
   const step = (index, current) => index < interceptors.length
     ? interceptors[index]({ ...current, next: (next = current) => step(index + 1, next) })

@@ -204,3 +204,55 @@ describe('JS API in the browser: RPC calls', () => {
     await screenshot(page, 'api-page')
   })
 })
+
+describe('JS API in the browser: the retry plugin\'s options of a call', () => {
+  const t = useApiPage()
+
+  test('retryDelay as a function, shouldRetry and onRetry see each failed attempt, as oRPC\'s ClientRetryPlugin', async () => {
+    const page = await t.openPage()
+    await t.openRun('a', t.options(uniqueTag('retry-hooks')))
+    const seen = await page.evaluate(async () => {
+      const { it } = window.harness.get('a')
+      const log = []
+      const started = performance.now()
+      const context = {
+        retry: () => 2,
+        retryDelay: ({ attemptIndex }) => 100 * (attemptIndex + 1),
+        shouldRetry: ({ attemptIndex, error }) => {
+          log.push(`should ${attemptIndex} ${error.code}`)
+          return true
+        },
+        onRetry: ({ attemptIndex, path }) => {
+          log.push(`retry ${attemptIndex} ${path.join('.')}`)
+          return ok => log.push(`settled ${attemptIndex} ${ok}`)
+        },
+      }
+      const failed = await it.routerClient.nope(undefined, { context }).then(() => 'resolved', error => error.code)
+      const took = performance.now() - started
+      const refused = []
+      const stopped = await it.routerClient.nope(undefined, {
+        context: { retry: 5, shouldRetry: ({ attemptIndex }) => (refused.push(attemptIndex), false) },
+      }).then(() => 'resolved', error => error.code)
+      const calls = []
+      const pong = await it.routerClient.ping(undefined, {
+        context: { retry: 3, onRetry: () => calls.push('retry') },
+      })
+      return { log, failed, took, refused, stopped, pong, calls }
+    })
+    const code = UNKNOWN_NESTED_PATH.code
+    assert.deepEqual(seen.log, [
+      `should 0 ${code}`,
+      'retry 0 routerClient.nope',
+      'settled 0 false',
+      `should 1 ${code}`,
+      'retry 1 routerClient.nope',
+      'settled 1 false',
+    ])
+    assert.equal(seen.failed, code)
+    assert.ok(seen.took >= 300, `waited 100 + 200 ms between attempts, took ${seen.took} ms`)
+    assert.deepEqual(seen.refused, [0], 'shouldRetry false ends at the first failure')
+    assert.equal(seen.stopped, code)
+    assert.equal(seen.pong, 'pong')
+    assert.deepEqual(seen.calls, [], 'no retry after a success')
+  })
+})
