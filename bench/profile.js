@@ -1,6 +1,6 @@
 // A CPU profile of one client in the throughput scenario (not part of `cargo xtask bench`):
 // self time by function, to see where a client spends its time per event.
-//   node profile.js [ours|upstream|floor] [events] [rate]
+//   [PROFILE_SIZE=bytes] node profile.js [ours|ours-page|upstream|floor] [events] [rate]
 
 import { chromium } from 'playwright-core'
 import { join } from 'node:path'
@@ -26,7 +26,7 @@ try {
   const handle = await page.evaluate(([c, u, t, n]) => window.bench.open(c, u, t, 1, { expected: n }), [client, server.objectUrl, server.token(chn), count])
   await server.waitSubscribedCount(1, { channel: chn })
   await cdp.send('Profiler.start')
-  const published = publish(server, chn, { count, size: 100, rate })
+  const published = publish(server, chn, { count, size: Number(process.env.PROFILE_SIZE ?? 100), rate })
   const r = await page.evaluate(([h]) => window.bench.wait(h, 600_000), [handle])
   const { profile } = await cdp.send('Profiler.stop')
   await published
