@@ -8,42 +8,52 @@ use core::ops::Add;
 use core::time::Duration;
 
 /// A point on the driver's monotonic clock, as the time elapsed since the driver's origin.
+///
+/// Kept as whole microseconds: one `u64` compares and adds in a few instructions, where a
+/// `Duration` (seconds and nanoseconds) costs the wasm module its normalising arithmetic at
+/// every deadline the engine computes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(Duration);
+pub struct Instant(u64);
 
 impl Instant {
     /// The driver's origin.
-    pub const ZERO: Instant = Instant(Duration::ZERO);
+    pub const ZERO: Instant = Instant(0);
 
-    /// The instant `elapsed` after the origin.
+    /// The instant `elapsed` after the origin (to the microsecond, saturating).
     pub const fn from_elapsed(elapsed: Duration) -> Self {
-        Instant(elapsed)
+        Instant(saturating_micros(elapsed))
     }
 
     /// The instant `millis` milliseconds after the origin.
     pub const fn from_millis(millis: u64) -> Self {
-        Instant(Duration::from_millis(millis))
+        Instant(millis.saturating_mul(1000))
     }
 
     /// From fractional milliseconds (`performance.now()`), to the microsecond; NaN and
     /// negatives count as zero, and huge values saturate.
     pub fn from_millis_f64(millis: f64) -> Self {
-        Instant(duration_from_secs_f64(millis / 1000.0))
+        Instant(saturating_micros(duration_from_secs_f64(millis / 1000.0)))
     }
 
     /// The time elapsed since the origin.
+    ///
+    /// The saturated instant (`u64::MAX` microseconds) reads as `Duration::MAX`: "never" stays
+    /// the largest duration there is.
     pub const fn elapsed(self) -> Duration {
-        self.0
+        match self.0 {
+            u64::MAX => Duration::MAX,
+            micros => Duration::from_micros(micros),
+        }
     }
 
     /// Milliseconds since the origin, for timers that take milliseconds.
     pub fn as_millis_f64(self) -> f64 {
-        self.0.as_secs_f64() * 1000.0
+        self.elapsed().as_secs_f64() * 1000.0
     }
 
     /// How long after `earlier` this instant is; zero if it is not later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        self.0.saturating_sub(earlier.0)
+        Duration::from_micros(self.0.saturating_sub(earlier.0))
     }
 }
 
@@ -59,11 +69,11 @@ pub fn duration_from_secs_f64(secs: f64) -> Duration {
 }
 
 /// Whole microseconds of `duration`, saturating at `u64::MAX` (no 128-bit arithmetic).
-pub fn saturating_micros(duration: Duration) -> u64 {
+pub const fn saturating_micros(duration: Duration) -> u64 {
     duration
         .as_secs()
         .saturating_mul(1_000_000)
-        .saturating_add(u64::from(duration.subsec_micros()))
+        .saturating_add(duration.subsec_micros() as u64)
 }
 
 /// Whole milliseconds of `duration`, rounded up, saturating at `u64::MAX`.
@@ -84,7 +94,7 @@ impl Add<Duration> for Instant {
 
     /// Saturates instead of overflowing: a timer "never" is still a valid instant.
     fn add(self, rhs: Duration) -> Instant {
-        Instant(self.0.saturating_add(rhs))
+        Instant(self.0.saturating_add(saturating_micros(rhs)))
     }
 }
 
@@ -98,6 +108,15 @@ mod tests {
         assert_eq!(Instant::from_millis_f64(f64::NAN), Instant::ZERO);
         assert_eq!(Instant::from_millis_f64(-3.0), Instant::ZERO);
         assert_eq!(Instant::from_millis_f64(1e300).elapsed(), Duration::MAX);
+        // Kept to the microsecond.
+        assert_eq!(
+            Instant::from_elapsed(Duration::from_nanos(1_999)),
+            Instant::from_millis_f64(0.001)
+        );
+        assert_eq!(
+            Instant::from_elapsed(Duration::from_nanos(1_999)).elapsed(),
+            Duration::from_micros(1)
+        );
         let late = Instant::from_elapsed(Duration::MAX) + Duration::from_secs(1);
         assert_eq!(late.elapsed(), Duration::MAX);
         assert_eq!(
