@@ -26,7 +26,7 @@ impl Instant {
 
     /// The instant `millis` milliseconds after the origin.
     pub const fn from_millis(millis: u64) -> Self {
-        Instant(millis.saturating_mul(1000))
+        Instant(saturating_mul(millis, 1000))
     }
 
     /// From fractional milliseconds (`performance.now()`), to the microsecond; NaN and
@@ -68,19 +68,25 @@ pub fn duration_from_secs_f64(secs: f64) -> Duration {
     }
 }
 
+/// `a * b`, saturating at `u64::MAX`. `u64::saturating_mul` detects overflow with a 128-bit
+/// multiplication, a call into compiler-builtins on wasm32 at every use; against a constant
+/// `b` this comparison is one instruction.
+pub(crate) const fn saturating_mul(a: u64, b: u64) -> u64 {
+    if b != 0 && a > u64::MAX / b {
+        u64::MAX
+    } else {
+        a * b
+    }
+}
+
 /// Whole microseconds of `duration`, saturating at `u64::MAX` (no 128-bit arithmetic).
 pub const fn saturating_micros(duration: Duration) -> u64 {
-    duration
-        .as_secs()
-        .saturating_mul(1_000_000)
-        .saturating_add(duration.subsec_micros() as u64)
+    saturating_mul(duration.as_secs(), 1_000_000).saturating_add(duration.subsec_micros() as u64)
 }
 
 /// Whole milliseconds of `duration`, rounded up, saturating at `u64::MAX`.
 pub fn ceil_millis(duration: Duration) -> u64 {
-    let millis = duration
-        .as_secs()
-        .saturating_mul(1000)
+    let millis = saturating_mul(duration.as_secs(), 1000)
         .saturating_add(u64::from(duration.subsec_millis()));
     if duration.subsec_nanos() % 1_000_000 == 0 {
         millis
@@ -101,6 +107,18 @@ impl Add<Duration> for Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saturating_mul_agrees_with_core() {
+        for a in [0, 1, 7, u64::MAX / 1000, u64::MAX / 1000 + 1, u64::MAX / 3, u64::MAX] {
+            for b in [0, 1, 3, 10, 1000, 1_000_000, u64::MAX] {
+                assert_eq!(saturating_mul(a, b), a.saturating_mul(b), "{a} * {b}");
+            }
+        }
+        assert_eq!(saturating_micros(Duration::MAX), u64::MAX);
+        assert_eq!(ceil_millis(Duration::MAX), u64::MAX);
+        assert_eq!(ceil_millis(Duration::from_nanos(1_000_001)), 2);
+    }
 
     #[test]
     fn conversions_and_saturation() {
