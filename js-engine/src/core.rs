@@ -235,11 +235,11 @@ fn read_start(fields: &mut Fields) -> Option<Start> {
     set_duration(&mut options.backoff.initial, fields.num()?);
     set_duration(&mut options.backoff.max, fields.num()?);
     set(&mut options.backoff.factor, fields.num()?, |n| n);
-    let client_id = fields.string()?.to_owned();
-    let token = fields.string()?.to_owned();
-    let chn = fields.string()?.to_owned();
+    let client_id = fields.owned()?;
+    let token = fields.owned()?;
+    let chn = fields.owned()?;
     let last_event_id = if has_last_event_id {
-        Some(fields.string()?.to_owned())
+        Some(fields.owned()?)
     } else {
         None
     };
@@ -282,7 +282,7 @@ fn read_claims(
 fn read_closed(fields: &mut Fields) -> Option<Input> {
     let socket = SocketId(fields.uint()?);
     let code = fields.num()? as u16;
-    let reason = fields.string()?.to_owned();
+    let reason = fields.owned()?;
     Some(Input::SocketClosed {
         socket,
         code,
@@ -292,15 +292,15 @@ fn read_closed(fields: &mut Fields) -> Option<Input> {
 
 fn read_refreshed(fields: &mut Fields) -> Option<Input> {
     if fields.num()? <= 0.0 {
-        let reason = fields.string()?.to_owned();
+        let reason = fields.owned()?;
         return Some(Input::Refreshed(Err(reason)));
     }
     let iat = fields.num()?;
     let exp = fields.num()?;
     let tag_count = fields.optional()?;
     let rpc_count = fields.optional()?;
-    let token = fields.string()?.to_owned();
-    let chn = fields.string()?.to_owned();
+    let token = fields.owned()?;
+    let chn = fields.owned()?;
     let claims = read_claims(fields, chn, tag_count, rpc_count, iat, exp)?;
     Some(Input::Refreshed(Ok((token, claims))))
 }
@@ -333,7 +333,7 @@ fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming,
             let status = fields.num()? as u16;
             let event_stream = fields.num()? > 0.0;
             let has_body = fields.num()? > 0.0;
-            let id = fields.string()?.to_owned();
+            let id = fields.owned()?;
             Ok(Incoming::Response {
                 id,
                 status,
@@ -349,7 +349,7 @@ fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming,
                 _ => EventKind::Done,
             };
             let retry_ms = fields.optional()?.map(|ms| ms as u64);
-            let id = fields.string()?.to_owned();
+            let id = fields.owned()?;
             let event_id = fields.optional_string()?.map(str::to_owned);
             Ok(Incoming::Event {
                 id,
@@ -360,7 +360,7 @@ fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming,
             })
         }
         2 => Ok(Incoming::Abort {
-            id: fields.string()?.to_owned(),
+            id: fields.owned()?,
         }),
         _ => {
             let why = fields.u32()?;
@@ -409,7 +409,7 @@ fn read_call(fields: &mut Fields) -> Option<CallRequest> {
     set_duration(&mut retry_delay, fields.num()?);
     let segments = fields.uint()?;
     let path = fields.strings(segments)?;
-    let body = fields.string()?.to_owned();
+    let body = fields.owned()?;
     Some(CallRequest {
         path,
         body,

@@ -48,6 +48,12 @@ impl<'a> Fields<'a> {
         self.take(units)
     }
 
+    /// The next string field, copied: the dozen places that need a `String` share this one
+    /// cut-and-copy instead of each carrying its own (smaller wasm).
+    pub(crate) fn owned(&mut self) -> Option<String> {
+        self.string().map(str::to_owned)
+    }
+
     /// The next string field when the next number (its length) is not negative.
     pub(crate) fn optional_string(&mut self) -> Option<Option<&'a str>> {
         match self.optional()? {
@@ -60,7 +66,7 @@ impl<'a> Fields<'a> {
     pub(crate) fn strings(&mut self, count: u64) -> Option<Vec<String>> {
         let mut out = Vec::new();
         for _ in 0..count {
-            out.push(self.string()?.to_owned());
+            out.push(self.owned()?);
         }
         Some(out)
     }
