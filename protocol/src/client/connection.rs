@@ -90,14 +90,13 @@ impl Engine {
     }
 
     fn fail_calls_in_flight(&mut self, code: u16, reason: &str, now: Instant) {
-        let error = Error::ConnectionClosed {
-            code,
-            reason: reason.to_owned(),
-        };
-        for (call, error) in self.calls.socket_lost(&error, now) {
+        for call in self.calls.socket_lost(now) {
             self.push(Output::CallSettled {
                 call,
-                result: Err(error),
+                result: Err(Error::ConnectionClosed {
+                    code,
+                    reason: reason.to_owned(),
+                }),
             });
         }
     }
