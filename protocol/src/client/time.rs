@@ -57,6 +57,18 @@ impl Instant {
     }
 }
 
+/// The earliest of some optional deadlines. A plain fold: `flatten().min()` over them
+/// instantiates core's generic iterator machinery at each use (larger wasm).
+pub(crate) fn earliest<const N: usize>(deadlines: [Option<Instant>; N]) -> Option<Instant> {
+    let mut first: Option<Instant> = None;
+    for deadline in deadlines.into_iter().flatten() {
+        if first.is_none_or(|first| deadline < first) {
+            first = Some(deadline);
+        }
+    }
+    first
+}
+
 /// `secs` as a duration, to the microsecond: NaN and negatives are zero, huge values
 /// saturate to `Duration::MAX` (beyond about 584,000 years). Unlike `Duration::from_secs_f64` it cannot panic, and unlike
 /// `try_from_secs_f64` it adds no float decomposition code to the wasm module.
