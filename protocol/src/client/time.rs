@@ -133,6 +133,14 @@ mod tests {
     }
 
     #[test]
+    fn earliest_skips_the_absent() {
+        let at = Instant::from_millis;
+        assert_eq!(earliest([None, Some(at(9)), Some(at(3)), None]), Some(at(3)));
+        assert_eq!(earliest([Some(at(4)), Some(at(4))]), Some(at(4)));
+        assert_eq!(earliest::<2>([None, None]), None);
+    }
+
+    #[test]
     fn conversions_and_saturation() {
         assert_eq!(Instant::from_millis_f64(1500.0), Instant::from_millis(1500));
         assert_eq!(Instant::from_millis_f64(f64::NAN), Instant::ZERO);
