@@ -397,7 +397,10 @@ fn diagnostics_quote_only_the_start_of_a_hostile_id() {
     for (id, shown) in [
         ("é".repeat(41), format!("{}...", "é".repeat(40))),
         ("😀".repeat(40), "😀".repeat(40)),
-        (format!("{}€x", "a".repeat(39)), format!("{}€...", "a".repeat(39))),
+        (
+            format!("{}€x", "a".repeat(39)),
+            format!("{}€...", "a".repeat(39)),
+        ),
     ] {
         let reason = ignore_reason(&mut sim, &format!(r#"{{"i":"{id}","t":4}}"#));
         assert_eq!(

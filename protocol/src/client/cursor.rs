@@ -227,7 +227,11 @@ mod tests {
     #[test]
     fn powers_and_decimal_ids_stop_at_u64() {
         for exponent in 0..25 {
-            assert_eq!(pow10(exponent), 10u64.checked_pow(exponent), "10^{exponent}");
+            assert_eq!(
+                pow10(exponent),
+                10u64.checked_pow(exponent),
+                "10^{exponent}"
+            );
         }
         assert_eq!(numeric("18446744073709551615"), Some(u64::MAX));
         assert_eq!(numeric("18446744073709551616"), None);

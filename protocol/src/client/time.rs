@@ -122,7 +122,15 @@ mod tests {
 
     #[test]
     fn saturating_mul_agrees_with_core() {
-        for a in [0, 1, 7, u64::MAX / 1000, u64::MAX / 1000 + 1, u64::MAX / 3, u64::MAX] {
+        for a in [
+            0,
+            1,
+            7,
+            u64::MAX / 1000,
+            u64::MAX / 1000 + 1,
+            u64::MAX / 3,
+            u64::MAX,
+        ] {
             for b in [0, 1, 3, 10, 1000, 1_000_000, u64::MAX] {
                 assert_eq!(saturating_mul(a, b), a.saturating_mul(b), "{a} * {b}");
             }
@@ -135,7 +143,10 @@ mod tests {
     #[test]
     fn earliest_skips_the_absent() {
         let at = Instant::from_millis;
-        assert_eq!(earliest([None, Some(at(9)), Some(at(3)), None]), Some(at(3)));
+        assert_eq!(
+            earliest([None, Some(at(9)), Some(at(3)), None]),
+            Some(at(3))
+        );
         assert_eq!(earliest([Some(at(4)), Some(at(4))]), Some(at(4)));
         assert_eq!(earliest::<2>([None, None]), None);
     }

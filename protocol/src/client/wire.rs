@@ -2,6 +2,10 @@
 //! function gives byte for byte what `ClientMessage::encode_text` (serde_json) gives for the
 //! same message; the differential tests (`protocol/tests/wire_encoder.rs`) hold them to it.
 
+// `push_str` even for one character: `String::push` is not inlined at opt-level "z" and links
+// core's UTF-8 encoder into the wasm module for what is always ASCII here.
+#![allow(clippy::single_char_add_str)]
+
 use crate::consts::LAST_EVENT_ID_HEADER;
 use crate::prelude::*;
 
