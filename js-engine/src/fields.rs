@@ -48,6 +48,12 @@ impl<'a> Fields<'a> {
         self.take(units)
     }
 
+    /// The next string field, copied: the dozen places that need a `String` share this one
+    /// cut-and-copy instead of each carrying its own (smaller wasm).
+    pub(crate) fn owned(&mut self) -> Option<String> {
+        self.string().map(str::to_owned)
+    }
+
     /// The next string field when the next number (its length) is not negative.
     pub(crate) fn optional_string(&mut self) -> Option<Option<&'a str>> {
         match self.optional()? {
@@ -60,21 +66,25 @@ impl<'a> Fields<'a> {
     pub(crate) fn strings(&mut self, count: u64) -> Option<Vec<String>> {
         let mut out = Vec::new();
         for _ in 0..count {
-            out.push(self.string()?.to_owned());
+            out.push(self.owned()?);
         }
         Some(out)
     }
 
-    /// Cuts the next `units` UTF-16 code units off the text.
+    /// Cuts the next `units` UTF-16 code units off the text. Counted on the UTF-8 bytes: each
+    /// byte that starts a character is one unit, two for a four-byte one (outside the BMP);
+    /// smaller code than decoding characters, and the cut always falls on a character start.
     fn take(&mut self, units: u64) -> Option<&'a str> {
         let mut counted = 0u64;
-        let mut end = 0usize;
-        for (index, ch) in self.text.char_indices() {
-            if counted >= units {
-                break;
+        let mut end = self.text.len();
+        for (index, &byte) in self.text.as_bytes().iter().enumerate() {
+            if byte & 0xc0 != 0x80 {
+                if counted >= units {
+                    end = index;
+                    break;
+                }
+                counted += if byte >= 0xf0 { 2 } else { 1 };
             }
-            counted += ch.len_utf16() as u64;
-            end = index + ch.len_utf8();
         }
         if counted != units {
             return None;
@@ -91,12 +101,14 @@ mod tests {
 
     #[test]
     fn cuts_fields_by_utf16_length() {
-        // "é" is one unit, "😀" two, "a" one.
-        let text = "é😀aok";
-        let mut fields = Fields::new(&[1.0, 2.0, 1.0, 2.0], text);
+        // "é" (two UTF-8 bytes) is one unit, "😀" (four) two, "a" one, "€" (three) one.
+        let text = "é😀a€ok";
+        let mut fields = Fields::new(&[1.0, 2.0, 1.0, 1.0, 0.0, 2.0], text);
         assert_eq!(fields.string(), Some("é"));
         assert_eq!(fields.string(), Some("😀"));
         assert_eq!(fields.string(), Some("a"));
+        assert_eq!(fields.string(), Some("€"));
+        assert_eq!(fields.string(), Some(""));
         assert_eq!(fields.string(), Some("ok"));
         assert_eq!(fields.num(), None);
     }
@@ -106,6 +118,8 @@ mod tests {
         assert_eq!(Fields::new(&[5.0], "abc").string(), None);
         // One unit of a two-unit character cannot be cut off.
         assert_eq!(Fields::new(&[1.0], "😀").string(), None);
+        assert_eq!(Fields::new(&[2.0], "a😀").string(), None);
+        assert_eq!(Fields::new(&[2.0], "é").string(), None);
         assert_eq!(Fields::new(&[], "abc").num(), None);
         assert_eq!(Fields::new(&[f64::NAN], "").uint(), Some(0));
         assert_eq!(Fields::new(&[-1.0], "x").optional_string(), Some(None));

@@ -1,12 +1,17 @@
 //! The output list as JSON text, written by hand: integers and strings only, so neither
 //! `core::fmt` nor float printing is linked into the module.
 
+// `push_str` even for one character: `String::push` is not inlined at opt-level "z" and links
+// core's UTF-8 encoder into the wasm module for what is always ASCII here.
+#![allow(clippy::single_char_add_str)]
+
 use alloc::string::String;
 
 // The request encoder's writers: the outputs are JSON text of the same kind.
 use durable_iterator_protocol::client::wire::{push_decimal, push_json_string};
 
-/// A JSON array of arrays under construction: `[[op, arg, ...], ...]`.
+/// A JSON array of arrays under construction: `[[op, arg, ...], ...]`. Written with
+/// `push_str` only: `String::push` would link a UTF-8 encoder for its ASCII punctuation.
 pub(crate) struct Out {
     buf: String,
     /// Whether the next value needs a comma before it.
@@ -23,7 +28,7 @@ impl Out {
 
     fn separate(&mut self) {
         if self.comma {
-            self.buf.push(',');
+            self.buf.push_str(",");
         }
         self.comma = true;
     }
@@ -31,14 +36,14 @@ impl Out {
     /// Opens an array value (an output, or an error inside one).
     pub(crate) fn open(&mut self) -> &mut Self {
         self.separate();
-        self.buf.push('[');
+        self.buf.push_str("[");
         self.comma = false;
         self
     }
 
     /// Closes the innermost array.
     pub(crate) fn close(&mut self) -> &mut Self {
-        self.buf.push(']');
+        self.buf.push_str("]");
         self.comma = true;
         self
     }
@@ -57,7 +62,7 @@ impl Out {
     pub(crate) fn int(&mut self, value: i64) -> &mut Self {
         self.separate();
         if value < 0 {
-            self.buf.push('-');
+            self.buf.push_str("-");
         }
         push_decimal(&mut self.buf, value.unsigned_abs());
         self
@@ -84,7 +89,7 @@ impl Out {
 
     /// The finished JSON text.
     pub(crate) fn finish(mut self) -> String {
-        self.buf.push(']');
+        self.buf.push_str("]");
         self.buf
     }
 }

@@ -38,12 +38,10 @@ pub fn to_base36(mut n: u64) -> String {
         }
         n /= 36;
     }
-    digits
-        .get(start..)
+    // ASCII digits always read as UTF-8 (no per-character `push` and its UTF-8 encoder).
+    core::str::from_utf8(digits.get(start..).unwrap_or_default())
         .unwrap_or_default()
-        .iter()
-        .map(|&digit| char::from(digit))
-        .collect()
+        .to_owned()
 }
 
 /// Whether `id` is a canonical decimal integer (what the object assigns when resume is on).

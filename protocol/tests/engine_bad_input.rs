@@ -392,4 +392,22 @@ fn diagnostics_quote_only_the_start_of_a_hostile_id() {
         reason.contains(&format!("{}...", "n".repeat(40))),
         "{reason}"
     );
+    // Forty characters, not bytes: multi-byte ones are never split, and an id of exactly
+    // forty is quoted whole.
+    for (id, shown) in [
+        ("é".repeat(41), format!("{}...", "é".repeat(40))),
+        ("😀".repeat(40), "😀".repeat(40)),
+        (
+            format!("{}€x", "a".repeat(39)),
+            format!("{}€...", "a".repeat(39)),
+        ),
+    ] {
+        let reason = ignore_reason(&mut sim, &format!(r#"{{"i":"{id}","t":4}}"#));
+        assert_eq!(
+            reason,
+            Error::UnexpectedResponse {
+                reason: format!("abort for request id \"{shown}\", which is not in use")
+            }
+        );
+    }
 }

@@ -166,21 +166,25 @@ impl Calls {
         }
     }
 
-    /// The socket is gone: every call in flight failed this attempt.
-    pub fn socket_lost(&mut self, error: &Error, now: Instant) -> Vec<(CallId, Error)> {
-        let in_flight: Vec<CallId> = self
-            .pending
-            .iter()
-            .filter(|(_, call)| matches!(call.state, CallState::InFlight(_)))
-            .map(|(id, _)| *id)
-            .collect();
-        in_flight
-            .into_iter()
-            .filter_map(|id| {
-                self.fail_attempt(id, error.clone(), now)
-                    .map(|error| (id, error))
-            })
-            .collect()
+    /// The socket is gone: every call in flight failed this attempt. Returns, in order, the
+    /// calls with no retry left (now forgotten); the caller builds their error, so no error
+    /// is cloned per call.
+    pub fn socket_lost(&mut self, now: Instant) -> Vec<CallId> {
+        let mut failed = Vec::new();
+        self.pending.retain_mut(|(id, call)| {
+            if !matches!(call.state, CallState::InFlight(_)) {
+                return true;
+            }
+            if call.retries_left > 0 {
+                call.retries_left -= 1;
+                call.state = CallState::RetryAt(now + call.retry_delay);
+                true
+            } else {
+                failed.push(*id);
+                false
+            }
+        });
+        failed
     }
 
     /// Moves calls whose retry time has come back to the queue.

@@ -2,7 +2,7 @@
 
 use super::engine::{Engine, Link, OpenLink, Subscription, CLOSE_NORMAL, CLOSE_UNRESPONSIVE};
 use super::events::{ConnectionState, Output, SocketId};
-use super::time::Instant;
+use super::time::{earliest, Instant};
 use crate::consts::CLOSE_CODE_TOKEN_EXPIRED;
 use crate::error::Error;
 use crate::prelude::*;
@@ -90,14 +90,13 @@ impl Engine {
     }
 
     fn fail_calls_in_flight(&mut self, code: u16, reason: &str, now: Instant) {
-        let error = Error::ConnectionClosed {
-            code,
-            reason: reason.to_owned(),
-        };
-        for (call, error) in self.calls.socket_lost(&error, now) {
+        for call in self.calls.socket_lost(now) {
             self.push(Output::CallSettled {
                 call,
-                result: Err(error),
+                result: Err(Error::ConnectionClosed {
+                    code,
+                    reason: reason.to_owned(),
+                }),
             });
         }
     }
@@ -228,10 +227,7 @@ impl Engine {
             _ => None,
         };
         let barrier = open.barrier.as_ref().map(|(_, deadline)| *deadline);
-        [stable, liveness, resubscribe, barrier]
-            .into_iter()
-            .flatten()
-            .min()
+        earliest([stable, liveness, resubscribe, barrier])
     }
 
     /// Runs the due timers of an open socket.

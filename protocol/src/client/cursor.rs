@@ -100,9 +100,7 @@ pub(super) fn numeric(id: &str) -> Option<u64> {
         return None;
     }
     id.bytes().try_fold(0u64, |value, digit| {
-        value
-            .checked_mul(10)?
-            .checked_add(u64::from(digit.wrapping_sub(b'0')))
+        times_ten(value)?.checked_add(u64::from(digit.wrapping_sub(b'0')))
     })
 }
 
@@ -177,6 +175,17 @@ impl Tracker {
     }
 }
 
+/// `value * 10` unless it overflows; `checked_mul` would detect that with a 128-bit
+/// multiplication, a call into compiler-builtins on wasm32.
+fn times_ten(value: u64) -> Option<u64> {
+    (value <= u64::MAX / 10).then(|| value * 10)
+}
+
+/// `10^exponent` unless it overflows `u64` (see [`times_ten`]).
+fn pow10(exponent: u32) -> Option<u64> {
+    (0..exponent).try_fold(1, |power, _| times_ten(power))
+}
+
 fn digits(n: u64) -> u32 {
     n.checked_ilog10().map_or(1, |log| log + 1)
 }
@@ -200,11 +209,11 @@ pub(super) fn covered_by_text_order(first: u64, x: u64) -> Option<u64> {
         let lowest = if length == first_digits {
             first
         } else {
-            10u64.checked_pow(length - 1)?
+            pow10(length - 1)?
         };
-        let prefix = x.checked_div(10u64.checked_pow(x_digits - length)?)?;
+        let prefix = x.checked_div(pow10(x_digits - length)?)?;
         let breaker = lowest.max(prefix + 1);
-        if breaker < 10u64.checked_pow(length)? {
+        if breaker < pow10(length)? {
             return breaker.checked_sub(1).filter(|&y| y >= first);
         }
     }
@@ -214,6 +223,20 @@ pub(super) fn covered_by_text_order(first: u64, x: u64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn powers_and_decimal_ids_stop_at_u64() {
+        for exponent in 0..25 {
+            assert_eq!(
+                pow10(exponent),
+                10u64.checked_pow(exponent),
+                "10^{exponent}"
+            );
+        }
+        assert_eq!(numeric("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(numeric("18446744073709551616"), None);
+        assert_eq!(numeric("99999999999999999999"), None);
+    }
 
     fn feed(cursor: &mut ResumeCursor, ids: &[&str]) {
         for id in ids {

@@ -18,7 +18,7 @@ use super::events::{ConnectionState, Input, Output, SocketId};
 use super::options::EngineOptions;
 use super::order::ReplayOrder;
 use super::refresh::{RefreshState, TokenState};
-use super::time::Instant;
+use super::time::{earliest, Instant};
 use super::wire;
 use crate::error::{Error, Result};
 use crate::ids::RequestIdGenerator;
@@ -244,15 +244,12 @@ impl Engine {
             Link::Offline | Link::AwaitingToken => None,
             Link::Open(open) => self.open_timeout(open),
         };
-        [
+        earliest([
             link,
             self.refresh_due(),
             self.expiry_due(),
             self.calls.next_retry(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        ])
     }
 
     /// Runs whatever timers are due at `now`.

@@ -159,19 +159,27 @@ impl ReplayOrder {
 /// 2 KB (gzip) to the browser's wasm, for a list sorted once per replay; ranks are unique, so
 /// an unstable sort gives one order.
 fn heap_sort(held: &mut [Held]) {
+    // Checked reads and slice patterns: no index can panic (nor link the panic's formatting).
+    fn swap_ends(held: &mut [Held], first: usize, last: usize) {
+        if let Some([a, .., b]) = held.get_mut(first..=last) {
+            core::mem::swap(a, b);
+        }
+    }
     fn sift_down(held: &mut [Held], mut root: usize) {
+        let rank = |held: &[Held], at: usize| held.get(at).map(|h| h.rank);
         loop {
             let mut child = 2 * root + 1;
-            if child >= held.len() {
+            let Some(mut child_rank) = rank(held, child) else {
                 return;
-            }
-            if child + 1 < held.len() && held[child + 1].rank > held[child].rank {
+            };
+            if let Some(right) = rank(held, child + 1).filter(|&right| right > child_rank) {
                 child += 1;
+                child_rank = right;
             }
-            if held[root].rank >= held[child].rank {
+            if rank(held, root).is_none_or(|root_rank| root_rank >= child_rank) {
                 return;
             }
-            held.swap(root, child);
+            swap_ends(held, root, child);
             root = child;
         }
     }
@@ -179,7 +187,7 @@ fn heap_sort(held: &mut [Held]) {
         sift_down(held, root);
     }
     for end in (1..held.len()).rev() {
-        held.swap(0, end);
+        swap_ends(held, 0, end);
         if let Some(heap) = held.get_mut(..end) {
             sift_down(heap, 0);
         }

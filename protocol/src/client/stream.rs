@@ -335,11 +335,21 @@ impl Engine {
     /// Reports a frame for a request id that is not in use (never sent, already settled, or
     /// a stream already replaced).
     fn ignore_unknown(&mut self, what: &str, id: &str) {
-        // The id comes from the object: quote at most a few dozen characters of it.
-        let shown = id
-            .char_indices()
-            .nth(40)
-            .map_or(id, |(end, _)| id.get(..end).unwrap_or_default());
+        // The id comes from the object: quote at most 40 characters of it. Counted on the
+        // bytes (a byte that is not a continuation starts a character): decoding them would
+        // add core's character iterator to the wasm module for this one message.
+        let mut chars = 0;
+        let mut end = id.len();
+        for (at, byte) in id.bytes().enumerate() {
+            if byte & 0xc0 != 0x80 {
+                if chars == 40 {
+                    end = at;
+                    break;
+                }
+                chars += 1;
+            }
+        }
+        let shown = id.get(..end).unwrap_or_default();
         let mut reason = String::with_capacity(shown.len() + 64);
         reason.push_str(what);
         reason.push_str(" for request id ");

@@ -8,43 +8,65 @@ use core::ops::Add;
 use core::time::Duration;
 
 /// A point on the driver's monotonic clock, as the time elapsed since the driver's origin.
+///
+/// Kept as whole microseconds: one `u64` compares and adds in a few instructions, where a
+/// `Duration` (seconds and nanoseconds) costs the wasm module its normalising arithmetic at
+/// every deadline the engine computes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(Duration);
+pub struct Instant(u64);
 
 impl Instant {
     /// The driver's origin.
-    pub const ZERO: Instant = Instant(Duration::ZERO);
+    pub const ZERO: Instant = Instant(0);
 
-    /// The instant `elapsed` after the origin.
+    /// The instant `elapsed` after the origin (to the microsecond, saturating).
     pub const fn from_elapsed(elapsed: Duration) -> Self {
-        Instant(elapsed)
+        Instant(saturating_micros(elapsed))
     }
 
     /// The instant `millis` milliseconds after the origin.
     pub const fn from_millis(millis: u64) -> Self {
-        Instant(Duration::from_millis(millis))
+        Instant(saturating_mul(millis, 1000))
     }
 
     /// From fractional milliseconds (`performance.now()`), to the microsecond; NaN and
     /// negatives count as zero, and huge values saturate.
     pub fn from_millis_f64(millis: f64) -> Self {
-        Instant(duration_from_secs_f64(millis / 1000.0))
+        Instant(saturating_micros(duration_from_secs_f64(millis / 1000.0)))
     }
 
     /// The time elapsed since the origin.
+    ///
+    /// The saturated instant (`u64::MAX` microseconds) reads as `Duration::MAX`: "never" stays
+    /// the largest duration there is.
     pub const fn elapsed(self) -> Duration {
-        self.0
+        match self.0 {
+            u64::MAX => Duration::MAX,
+            micros => Duration::from_micros(micros),
+        }
     }
 
     /// Milliseconds since the origin, for timers that take milliseconds.
     pub fn as_millis_f64(self) -> f64 {
-        self.0.as_secs_f64() * 1000.0
+        self.elapsed().as_secs_f64() * 1000.0
     }
 
     /// How long after `earlier` this instant is; zero if it is not later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        self.0.saturating_sub(earlier.0)
+        Duration::from_micros(self.0.saturating_sub(earlier.0))
     }
+}
+
+/// The earliest of some optional deadlines. A plain fold: `flatten().min()` over them
+/// instantiates core's generic iterator machinery at each use (larger wasm).
+pub(crate) fn earliest<const N: usize>(deadlines: [Option<Instant>; N]) -> Option<Instant> {
+    let mut first: Option<Instant> = None;
+    for deadline in deadlines.into_iter().flatten() {
+        if first.is_none_or(|first| deadline < first) {
+            first = Some(deadline);
+        }
+    }
+    first
 }
 
 /// `secs` as a duration, to the microsecond: NaN and negatives are zero, huge values
@@ -58,19 +80,25 @@ pub fn duration_from_secs_f64(secs: f64) -> Duration {
     }
 }
 
+/// `a * b`, saturating at `u64::MAX`. `u64::saturating_mul` detects overflow with a 128-bit
+/// multiplication, a call into compiler-builtins on wasm32 at every use; against a constant
+/// `b` this comparison is one instruction.
+pub(crate) const fn saturating_mul(a: u64, b: u64) -> u64 {
+    if b != 0 && a > u64::MAX / b {
+        u64::MAX
+    } else {
+        a * b
+    }
+}
+
 /// Whole microseconds of `duration`, saturating at `u64::MAX` (no 128-bit arithmetic).
-pub fn saturating_micros(duration: Duration) -> u64 {
-    duration
-        .as_secs()
-        .saturating_mul(1_000_000)
-        .saturating_add(u64::from(duration.subsec_micros()))
+pub const fn saturating_micros(duration: Duration) -> u64 {
+    saturating_mul(duration.as_secs(), 1_000_000).saturating_add(duration.subsec_micros() as u64)
 }
 
 /// Whole milliseconds of `duration`, rounded up, saturating at `u64::MAX`.
 pub fn ceil_millis(duration: Duration) -> u64 {
-    let millis = duration
-        .as_secs()
-        .saturating_mul(1000)
+    let millis = saturating_mul(duration.as_secs(), 1000)
         .saturating_add(u64::from(duration.subsec_millis()));
     if duration.subsec_nanos() % 1_000_000 == 0 {
         millis
@@ -84,7 +112,7 @@ impl Add<Duration> for Instant {
 
     /// Saturates instead of overflowing: a timer "never" is still a valid instant.
     fn add(self, rhs: Duration) -> Instant {
-        Instant(self.0.saturating_add(rhs))
+        Instant(self.0.saturating_add(saturating_micros(rhs)))
     }
 }
 
@@ -93,11 +121,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn saturating_mul_agrees_with_core() {
+        for a in [
+            0,
+            1,
+            7,
+            u64::MAX / 1000,
+            u64::MAX / 1000 + 1,
+            u64::MAX / 3,
+            u64::MAX,
+        ] {
+            for b in [0, 1, 3, 10, 1000, 1_000_000, u64::MAX] {
+                assert_eq!(saturating_mul(a, b), a.saturating_mul(b), "{a} * {b}");
+            }
+        }
+        assert_eq!(saturating_micros(Duration::MAX), u64::MAX);
+        assert_eq!(ceil_millis(Duration::MAX), u64::MAX);
+        assert_eq!(ceil_millis(Duration::from_nanos(1_000_001)), 2);
+    }
+
+    #[test]
+    fn earliest_skips_the_absent() {
+        let at = Instant::from_millis;
+        assert_eq!(
+            earliest([None, Some(at(9)), Some(at(3)), None]),
+            Some(at(3))
+        );
+        assert_eq!(earliest([Some(at(4)), Some(at(4))]), Some(at(4)));
+        assert_eq!(earliest::<2>([None, None]), None);
+    }
+
+    #[test]
     fn conversions_and_saturation() {
         assert_eq!(Instant::from_millis_f64(1500.0), Instant::from_millis(1500));
         assert_eq!(Instant::from_millis_f64(f64::NAN), Instant::ZERO);
         assert_eq!(Instant::from_millis_f64(-3.0), Instant::ZERO);
         assert_eq!(Instant::from_millis_f64(1e300).elapsed(), Duration::MAX);
+        // Kept to the microsecond.
+        assert_eq!(
+            Instant::from_elapsed(Duration::from_nanos(1_999)),
+            Instant::from_millis_f64(0.001)
+        );
+        assert_eq!(
+            Instant::from_elapsed(Duration::from_nanos(1_999)).elapsed(),
+            Duration::from_micros(1)
+        );
         let late = Instant::from_elapsed(Duration::MAX) + Duration::from_secs(1);
         assert_eq!(late.elapsed(), Duration::MAX);
         assert_eq!(

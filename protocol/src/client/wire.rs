@@ -2,6 +2,10 @@
 //! function gives byte for byte what `ClientMessage::encode_text` (serde_json) gives for the
 //! same message; the differential tests (`protocol/tests/wire_encoder.rs`) hold them to it.
 
+// `push_str` even for one character: `String::push` is not inlined at opt-level "z" and links
+// core's UTF-8 encoder into the wasm module for what is always ASCII here.
+#![allow(clippy::single_char_add_str)]
+
 use crate::consts::LAST_EVENT_ID_HEADER;
 use crate::prelude::*;
 
@@ -20,9 +24,9 @@ pub fn request(id: &str, url: &str, body: &str, last_event_id: Option<&str>) -> 
     if let Some(value) = last_event_id {
         out.push_str(",\"h\":{");
         push_json_string(&mut out, LAST_EVENT_ID_HEADER);
-        out.push(':');
+        out.push_str(":");
         push_json_string(&mut out, value);
-        out.push('}');
+        out.push_str("}");
     }
     out.push_str("}}");
     out
@@ -51,7 +55,7 @@ pub fn update_token_body(token: &str) -> String {
 /// hex), everything else (DEL, U+2028, any non-ASCII) as it is.
 pub fn push_json_string(out: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
+    out.push_str("\"");
     let mut start = 0;
     for (at, byte) in value.bytes().enumerate() {
         let escape = match byte {
@@ -70,22 +74,23 @@ pub fn push_json_string(out: &mut String, value: &str) {
         start = at + 1;
         if escape.is_empty() {
             out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+            // Both halves are ASCII hex digits (see `push_decimal` on `push_str`).
+            let hex = [HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0x0F)]];
+            out.push_str(core::str::from_utf8(&hex).unwrap_or_default());
         } else {
             out.push_str(escape);
         }
     }
     out.push_str(value.get(start..).unwrap_or_default());
-    out.push('"');
+    out.push_str("\"");
 }
 
 /// Appends `n` in decimal (what `n.to_string()` gives, without the formatting machinery).
 pub fn push_decimal(out: &mut String, n: u64) {
     let mut buffer = [0u8; 20];
-    for &digit in digits(n, &mut buffer) {
-        out.push(char::from(digit));
-    }
+    // ASCII digits always read as UTF-8; one `push_str` instead of a `push` (and its UTF-8
+    // encoder) per digit.
+    out.push_str(core::str::from_utf8(digits(n, &mut buffer)).unwrap_or_default());
 }
 
 /// The decimal digits of `n` (ASCII), written at the end of `buffer`.
