@@ -45,9 +45,9 @@ const WORKER_MODULE: &str = "socket-worker-program.js";
 pub const TOOLS_DIR: &str = "xtask/npm";
 /// The most the shipped wasm and JS may weigh together, gzip -9: what ships today plus a little,
 /// so any growth is a decision. The goal is 25,000 (issue 11); BENCHMARKS.md says what stands
-/// in the way. Lowered from 33,000 when the wasm lost 1,603 bytes (31,006 shipped: wasm
-/// 20,764, JS 10,242).
-pub const SIZE_BUDGET_GZIP: u64 = 31_300;
+/// in the way. Lowered from 33,000 when the wasm lost 1,603 bytes; 31,270 ship (wasm 20,769,
+/// JS 10,501 with the retry plugin's hooks on RPC calls, +259).
+pub const SIZE_BUDGET_GZIP: u64 = 31_500;
 /// Cargo profile for the package: opt-level "z", LTO, one codegen unit (see Cargo.toml).
 const PROFILE: &str = "wasm-release";
 const TARGET: &str = "wasm32-unknown-unknown";
