@@ -1,8 +1,10 @@
 // One headless Chromium and one reference server (both started by ../../test-support/) per test
 // file, and a fresh page per test.
 
+import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { after, afterEach, before } from 'node:test'
 import { chromium } from 'playwright-core'
 
 import { launchChromium } from '../../test-support/chromium.js'
@@ -61,6 +63,37 @@ export async function startEnvironment() {
   }
 
   return { server, open, closePages, stop }
+}
+
+/**
+ * Registers a test file's hooks (call it inside `describe`): one environment for the file;
+ * after each test its pages close, it must have left no uncaught page error, and the server no
+ * socket, so the next test cannot receive its messages. `t.env` is the environment; `t.open`
+ * opens a page and keeps it as `t.page` for those checks.
+ */
+export function useEnvironment() {
+  const t = {
+    env: undefined,
+    page: undefined,
+    async open(html) {
+      t.page = await t.env.open(html)
+      return t.page
+    },
+  }
+  before(async () => {
+    t.env = await startEnvironment()
+  })
+  after(async () => {
+    await t.env?.stop()
+  })
+  afterEach(async () => {
+    const uncaught = t.page?.problems.filter(p => p.startsWith('uncaught')) ?? []
+    await t.env.closePages()
+    t.page = undefined
+    assert.deepEqual(uncaught, [], 'the page threw (or left a rejection unhandled)')
+    await t.env.server.waitForSockets(sockets => sockets.length === 0, { what: 'the closed page\'s sockets to go' })
+  })
+  return t
 }
 
 /** Saves a PNG of `page` as test-artifacts/<name>.png and returns its path. */

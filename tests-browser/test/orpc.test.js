@@ -5,42 +5,27 @@
 // previous test's page closed (closing the page closes its sockets).
 
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import { screenshot, startEnvironment } from '../lib/browser.js'
+import { screenshot, useEnvironment } from '../lib/browser.js'
 import { UNKNOWN_NESTED_PATH } from '../lib/compat.js'
 
 const WAIT_MS = 10_000
 
 describe('oRPC drop-in in the browser', () => {
-  let env
+  const t = useEnvironment()
   let page
 
-  before(async () => {
-    env = await startEnvironment()
-  })
-  after(async () => {
-    await env?.stop()
-  })
-  afterEach(async () => {
-    const uncaught = page?.problems.filter(p => p.startsWith('uncaught')) ?? []
-    await env.closePages()
-    page = undefined
-    assert.deepEqual(uncaught, [], 'the page threw (or left a rejection unhandled)')
-    // The next test must not receive this one's messages: wait for its sockets to go.
-    await env.server.waitForSockets(sockets => sockets.length === 0, { what: 'the closed page\'s sockets to go' })
-  })
-
   async function openPage() {
-    page = await env.open('orpc.html')
+    page = await t.open('orpc.html')
     return page
   }
 
   /** Runs the docs' `for await` loop as iterator `name` and waits for its subscription. */
   async function listen(name, input, flags) {
     const { clientId } = await page.evaluate(([n, i, f]) => window.chat.listen(n, i, f), [name, input, flags])
-    const socket = await env.server.waitSubscribed(clientId)
+    const socket = await t.env.server.waitSubscribed(clientId)
     return { clientId, socket }
   }
 
@@ -116,7 +101,7 @@ describe('oRPC drop-in in the browser', () => {
     const ended = await waitEnded('stoppable')
     assert.deepEqual(ended.ended, { done: true })
     assert.deepEqual(ended.messages, ['before the abort'])
-    await env.server.waitGone(clientId)
+    await t.env.server.waitGone(clientId)
   })
 
   test('Stopping: iterator.return() ends the for await loop', async () => {
@@ -130,7 +115,7 @@ describe('oRPC drop-in in the browser', () => {
     })
     const ended = await waitEnded('returning')
     assert.deepEqual(ended.ended, { done: true })
-    await env.server.waitGone(clientId)
+    await t.env.server.waitGone(clientId)
   })
 
   test('errors of RPC calls are ORPCError instances with code and status, and reach the onError interceptor', async () => {
@@ -167,7 +152,7 @@ describe('oRPC drop-in in the browser', () => {
     const first = await page.evaluate(() => window.chat.tokenOf('refreshing'))
     assert.equal(typeof first.token, 'string')
     assert.equal(first.token, first.own)
-    const refreshed = await env.server.waitForSockets(
+    const refreshed = await t.env.server.waitForSockets(
       sockets => sockets.find(s => s.id === clientId && s.exp > before.exp),
       { what: 'the token to be refreshed' },
     )
@@ -179,7 +164,7 @@ describe('oRPC drop-in in the browser', () => {
     assert.deepEqual(got.messages, ['after the first expiry'])
     assert.equal(got.ended, undefined)
     assert.ok(got.exp > before.exp)
-    assert.equal((await env.server.sockets()).find(s => s.id === clientId)?.conn, before.conn)
+    assert.equal((await t.env.server.sockets()).find(s => s.id === clientId)?.conn, before.conn)
     const second = await page.evaluate(() => window.chat.tokenOf('refreshing'))
     assert.notEqual(second.token, first.token, 'getClientDurableIteratorToken follows the refresh')
     assert.equal(second.token, second.own)
@@ -200,12 +185,12 @@ describe('oRPC drop-in in the browser', () => {
     const { clientId, socket: before } = await listen('resuming')
     await page.evaluate(() => window.chat.send('one'))
     await waitMessages('resuming', 1)
-    await env.server.drop()
+    await t.env.server.drop()
     await page.evaluate(() => window.chat.send('two'))
     await page.evaluate(() => window.chat.send('three'))
     const got = await waitMessages('resuming', 3)
     assert.deepEqual(got.messages, ['one', 'two', 'three'])
-    const now = await env.server.waitSubscribed(clientId)
+    const now = await t.env.server.waitSubscribed(clientId)
     assert.notEqual(now.conn, before.conn)
     await sleep(200)
     assert.deepEqual((await status('resuming')).messages, ['one', 'two', 'three'])

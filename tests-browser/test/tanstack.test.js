@@ -5,39 +5,25 @@
 // last observer) ends the iterator and closes its socket on the server.
 
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import { screenshot, startEnvironment, uniqueTag } from '../lib/browser.js'
+import { screenshot, uniqueTag, useEnvironment } from '../lib/browser.js'
 
 const WAIT_MS = 10_000
 
 describe('TanStack Query over the oRPC drop-in', () => {
-  let env
+  const t = useEnvironment()
   let page
-
-  before(async () => {
-    env = await startEnvironment()
-  })
-  after(async () => {
-    await env?.stop()
-  })
-  afterEach(async () => {
-    const uncaught = page?.problems.filter(p => p.startsWith('uncaught')) ?? []
-    await env.closePages()
-    page = undefined
-    assert.deepEqual(uncaught, [], 'the page threw (or left a rejection unhandled)')
-    await env.server.waitForSockets(sockets => sockets.length === 0, { what: 'the closed page\'s sockets to go' })
-  })
 
   const status = name => page.evaluate(n => window.tanstack.status(n), name)
   const send = (message, tag) => page.evaluate(([m, t]) => window.tanstack.send(m, [t]), [message, tag])
 
   /** Starts query `name` and waits until the server holds its subscribed socket. */
   async function observe(name, kind, tag) {
-    page = await env.open('tanstack.html')
+    page = await t.open('tanstack.html')
     const { clientId } = await page.evaluate(([n, k, t]) => window.tanstack.observe(n, k, t), [name, kind, tag])
-    const socket = await env.server.waitSubscribed(clientId)
+    const socket = await t.env.server.waitSubscribed(clientId)
     assert.deepEqual(socket.tags, [tag])
     return { clientId, socket }
   }
@@ -70,18 +56,18 @@ describe('TanStack Query over the oRPC drop-in', () => {
     assert.equal(got.fetchStatus, 'fetching', 'a streamed query keeps fetching while the stream is open')
 
     // The network drops the socket; what is sent meanwhile arrives after the resume.
-    await env.server.drop()
+    await t.env.server.drop()
     await send('four', tag)
     await send('five', tag)
     const resumed = await waitStatus('chat', 'five events', s => s.data?.length >= 5)
     assert.deepEqual(messages(resumed.data), ['one', 'two', 'three', 'four', 'five'])
-    const now = await env.server.waitSubscribed(clientId)
+    const now = await t.env.server.waitSubscribed(clientId)
     assert.notEqual(now.conn, first.conn, 'the iterator resumed on a new connection')
     assert.equal(resumed.iteratorState, 'open')
     await screenshot(page, 'tanstack-streamed')
 
     await page.evaluate(() => window.tanstack.cancel('chat'))
-    await env.server.waitGone(clientId)
+    await t.env.server.waitGone(clientId)
     const cancelled = await waitStatus('chat', 'the fetch to stop', s => s.fetchStatus === 'idle')
     assert.equal(cancelled.iteratorState, 'closed')
 
@@ -104,15 +90,15 @@ describe('TanStack Query over the oRPC drop-in', () => {
     const second = await waitStatus('latest', 'the second event', s => s.data?.message === 'second')
     assert.equal(second.status, 'success')
 
-    await env.server.drop()
+    await t.env.server.drop()
     await send('after the drop', tag)
     await waitStatus('latest', 'the event sent during the drop', s => s.data?.message === 'after the drop')
-    const now = await env.server.waitSubscribed(clientId)
+    const now = await t.env.server.waitSubscribed(clientId)
     assert.notEqual(now.conn, first.conn, 'the iterator resumed on a new connection')
 
     // A component unmounting: TanStack Query cancels a fetch whose signal was consumed.
     await page.evaluate(() => window.tanstack.unsubscribe('latest'))
-    await env.server.waitGone(clientId)
+    await t.env.server.waitGone(clientId)
     const iteratorState = await page.evaluate(() => window.tanstack.status('latest').iteratorState)
     assert.equal(iteratorState, 'closed')
   })

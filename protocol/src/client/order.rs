@@ -51,9 +51,7 @@ pub const MAX_HELD: usize = 1 << 16;
 /// One event waiting for its turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Held {
-    /// The id as an integer (`None`: not an integer id; such events go last).
-    key: Option<u64>,
-    /// Where it goes: integer ids by value, then the others by arrival.
+    /// Where it goes: integer ids by value, then (`true`) the others by arrival.
     rank: (bool, u64),
     pub(super) id: Option<String>,
     pub(super) payload: Payload,
@@ -78,6 +76,8 @@ pub(super) struct ReplayOrder {
     held: Vec<Held>,
     /// Events held so far (the arrival rank of those without an integer id).
     arrivals: u64,
+    /// The lowest integer id held: an event below it may go at once (no scan of `held`).
+    lowest_held: Option<u64>,
 }
 
 impl ReplayOrder {
@@ -110,10 +110,7 @@ impl ReplayOrder {
         };
         let key = id.as_deref().and_then(numeric);
         if let Some(key) = key {
-            let below_held = self
-                .held
-                .iter()
-                .all(|held| held.key.is_none_or(|held_key| key < held_key));
+            let below_held = self.lowest_held.is_none_or(|lowest| key < lowest);
             let nothing_lower_can_come =
                 key < first || covered_by_text_order(first, key) == Some(key);
             if below_held && nothing_lower_can_come {
@@ -123,13 +120,14 @@ impl ReplayOrder {
             return Arrival::Yield(id, payload);
         }
         self.arrivals += 1;
-        let rank = key.map_or((true, self.arrivals), |key| (false, key));
-        self.held.push(Held {
-            key,
-            rank,
-            id,
-            payload,
-        });
+        let rank = match key {
+            Some(key) => {
+                self.lowest_held = Some(self.lowest_held.map_or(key, |lowest| lowest.min(key)));
+                (false, key)
+            }
+            None => (true, self.arrivals),
+        };
+        self.held.push(Held { rank, id, payload });
         if self.held.len() >= MAX_HELD {
             Arrival::Full(payload)
         } else {
@@ -143,6 +141,7 @@ impl ReplayOrder {
         if !keep_ordering {
             self.first = None;
         }
+        self.lowest_held = None;
         let mut held = core::mem::take(&mut self.held);
         heap_sort(&mut held);
         held
@@ -151,6 +150,7 @@ impl ReplayOrder {
     /// Forgets everything (the iterator was stopped).
     pub(super) fn clear(&mut self) {
         self.first = None;
+        self.lowest_held = None;
         self.held.clear();
     }
 }
@@ -306,7 +306,6 @@ mod tests {
                     let numeric = rng.below_inclusive(3) != 0;
                     let value = rng.below_inclusive(1000);
                     Held {
-                        key: numeric.then_some(value),
                         rank: (!numeric, value * 100 + n as u64),
                         id: None,
                         payload: Payload(n as u32),
