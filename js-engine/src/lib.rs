@@ -19,6 +19,9 @@ mod core;
 #[cfg(target_arch = "wasm32")]
 pub mod exports;
 mod fields;
+// Native builds use std's allocator; the tests exercise this one on a plain buffer.
+#[cfg(any(target_arch = "wasm32", test))]
+mod heap;
 mod kinds;
 mod out;
 
@@ -33,10 +36,10 @@ fn panic(_: &::core::panic::PanicInfo) -> ! {
     ::core::arch::wasm32::unreachable()
 }
 
-/// talc: 1.5 KB (gzip) more than the smallest allocator measured (lol_alloc's first-fit free
-/// list), but its allocations stay fast however fragmented the heap gets; the engine keeps
-/// thousands of short ids alive (de-duplication) while it allocates and frees per frame.
+/// Size classes with free lists ([`heap`]): constant-time allocation however many short ids
+/// the engine keeps (de-duplication) while it allocates and frees per frame, in a few hundred
+/// bytes of code.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
+static ALLOCATOR: heap::global::Allocator = heap::global::Allocator::new();
 pub use kinds::{InputKind, OutputOp};
