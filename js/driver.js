@@ -15,6 +15,7 @@ import { parsePayload, readFrame, upgradeUrl } from './wire.js'
 const STATES = ['connecting', 'open', 'reconnecting', 'offline', 'refreshing', 'closed']
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+const MAX_FRAMES_PER_INPUT = 256
 /** The engine's reason for a frame the driver found malformed; the driver has a better one. */
 const NOT_A_PEER_MESSAGE = 'not a peer message'
 
@@ -316,11 +317,16 @@ export class Driver {
       transport = openSocket(url, this.#options, {
         opened: () => this.#input(OPENED, [now(), id]),
         messages: (frames) => {
-          const nums = [now(), id, frames.length]
-          const texts = []
-          const reasons = []
-          const messages = frames.map(frame => readFrame(frame, this.#maxFrameBytes, nums, texts, reasons))
-          this.#input(FRAMES, nums, texts.join(''), messages, reasons)
+          // A burst goes in slices: wasm memory never shrinks, so what one input needs (its
+          // numbers, text and outputs) must not grow with the burst.
+          for (let at = 0; at < frames.length && !this.#ended; at += MAX_FRAMES_PER_INPUT) {
+            const slice = frames.slice(at, at + MAX_FRAMES_PER_INPUT)
+            const nums = [now(), id, slice.length]
+            const texts = []
+            const reasons = []
+            const messages = slice.map(frame => readFrame(frame, this.#maxFrameBytes, nums, texts, reasons))
+            this.#input(FRAMES, nums, texts.join(''), messages, reasons)
+          }
         },
         closed: (code, reason = '') => {
           if (this.#socket?.id === id) this.#socket = undefined
