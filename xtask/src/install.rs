@@ -1,5 +1,5 @@
 //! Installs what the tasks need on a fresh machine that has only a Rust toolchain: the wasm32
-//! target, the wasm-bindgen CLI matching Cargo.lock, Chromium + ChromeDriver and binaryen from
+//! target, the standard library's sources (rust-src), the wasm-bindgen CLI matching Cargo.lock, Chromium + ChromeDriver and binaryen from
 //! Debian, and the npm packages of every directory with a package-lock.json. Each check is cheap
 //! when the tool is already there, so a warm run spends well under a second here.
 
@@ -34,6 +34,7 @@ pub fn ensure_all(root: &Path) -> Result {
         }
     }
     ensure_wasm_target()?;
+    ensure_rust_src()?;
     ensure_wasm_bindgen_cli(root)?;
     ensure_debian_packages()?;
     ensure_npm_packages(root)?;
@@ -65,6 +66,22 @@ fn ensure_wasm_target() -> Result {
             }
         }
     }
+}
+
+/// The standard library's sources: the package's wasm is built with its own `core` and
+/// `alloc` (`-Zbuild-std`, see `package::build_engine`).
+fn ensure_rust_src() -> Result {
+    let sysroot = probe(Command::new("rustc").args(["--print", "sysroot"]));
+    let core = sysroot.map(|s| Path::new(s.trim()).join("lib/rustlib/src/rust/library/core"));
+    if core.is_some_and(|dir| dir.is_dir()) {
+        println!("    rust-src component: present");
+        return Ok(());
+    }
+    if which("rustup").is_none() {
+        return fail("the rust-src component is missing and rustup is not on PATH to add it");
+    }
+    println!("    rust-src component: missing, adding it");
+    run(Command::new("rustup").args(["component", "add", "rust-src"]))
 }
 
 /// The `wasm-bindgen` CLI must be exactly the version of the `wasm-bindgen` crate in Cargo.lock,

@@ -27,7 +27,7 @@ commands:
                                  arguments after -- go to the server (see its --help)
   package [--skip-install] [--check]
                                  build the npm package into pkg/ (size-optimised
-                                 wasm, wasm-bindgen glue, js/, pkg-template/) and
+                                 wasm engine, minified js/, pkg-template/) and
                                  print its size; --check also verifies package.json
                                  against `npm pack` and loads the packed tarball
                                  in Node and a Vite app (tests-package/)
