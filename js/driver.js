@@ -8,7 +8,7 @@ import {
   OFFLINE, ONLINE, OPEN, OPENED, REFRESH, REFRESH_FAILED, REFRESHED, RELEASE, RESUMED, SEND, STATE, STOP, TIMEOUT, TIMER, TOKEN,
   WAKE,
 } from './engine-codes.js'
-import { DurableIteratorError, describe, toError } from './errors.js'
+import { CODES, DurableIteratorError, describe, toError } from './errors.js'
 import { openSocket } from './sockets.js'
 import { parsePayload, readFrame, upgradeUrl } from './wire.js'
 
@@ -233,7 +233,7 @@ export class Driver {
           break
       }
       const error = output[0] === CALL_ERR ? output[2] : output[0] === ENDED ? output[1] : undefined
-      if (error?.[0] === 'REJECTED') error[2] = messages[error[2]]
+      if (CODES[error?.[0]] === 'REJECTED') error[2] = messages[error[2]]
       this.#queue.push(output)
     }
     return outputs

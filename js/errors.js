@@ -1,5 +1,6 @@
 // The package's one error class and every message it shows: the wasm engine reports errors
-// as `[CODE, ...data]` arrays and leaves the wording to this file.
+// as `[code, ...data]` arrays, the code a number, and leaves the naming and wording to this
+// file.
 
 /** The one error class of this package: `code` is stable, `cause` keeps the origin. */
 export class DurableIteratorError extends Error {
@@ -18,31 +19,41 @@ export class DurableIteratorError extends Error {
   }
 }
 
-/** What the engine's error arrays say, by code (the Rust `Display` texts). */
+/**
+ * What the engine's error arrays say (the Rust `Display` texts), by code, in the order of the
+ * numbers the engine reports them by (`ErrorCode` in js-engine/src/kinds.rs;
+ * js/test/engine-codes.test.mjs checks it). REJECTED is worded by {@link rejected}.
+ */
 const MESSAGES = {
-  TOKEN_EXPIRED: (exp, now) => `token expired at ${exp / 1000} (now ${now / 1000})`,
-  CONNECTION_CLOSED: (code, reason) => `connection closed (${code}): ${reason}`,
-  RPC_NOT_ALLOWED: method => `method ${JSON.stringify(method)} is not allowed by the token`,
-  FRAME_TOO_LARGE: (size, limit) => `frame of ${size} bytes exceeds the limit of ${limit} bytes`,
   MALFORMED_MESSAGE: reason => `malformed message: ${reason}`,
   UNKNOWN_MESSAGE_TYPE: type => `unknown message type ${type}`,
-  UNEXPECTED_RESPONSE: reason => `unexpected response: ${reason}`,
+  FRAME_TOO_LARGE: (size, limit) => `frame of ${size} bytes exceeds the limit of ${limit} bytes`,
+  INVALID_TOKEN: reason => `invalid token: ${reason}`,
+  TOKEN_EXPIRED: (exp, now) => `token expired at ${exp / 1000} (now ${now / 1000})`,
+  RPC_NOT_ALLOWED: method => `method ${JSON.stringify(method)} is not allowed by the token`,
+  INVALID_CALL: reason => `invalid call: ${reason}`,
+  REJECTED: undefined,
   ABORTED: () => 'aborted',
   ITERATOR_ENDED: () => 'the durable iterator has ended',
-  INVALID_CALL: reason => `invalid call: ${reason}`,
-  INVALID_TOKEN: reason => `invalid token: ${reason}`,
-  ENGINE_FAILED: reason => `the engine failed: ${reason}`,
+  CONNECTION_CLOSED: (code, reason) => `connection closed (${code}): ${reason}`,
+  UNEXPECTED_RESPONSE: reason => `unexpected response: ${reason}`,
+  // From the engine without a reason: an error this build cannot raise (see kinds.rs).
+  ENGINE_FAILED: (reason = 'an error it cannot raise') => `the engine failed: ${reason}`,
 }
 
+/** The error codes by the engine's number for them. */
+export const CODES = Object.keys(MESSAGES)
+
 /**
- * The error an engine error array stands for. `["REJECTED", status, message]` (the handle
- * already replaced by the answer's parsed message, or undefined) becomes the oRPC error the
- * answer carries.
- * @param {[string, ...unknown[]]} error
+ * The error an error array `[code, ...data]` stands for: `code` is the engine's number, or the
+ * driver's own errors' name. `[REJECTED, status, message]` (the index already replaced by the
+ * answer's parsed message, or undefined) becomes the oRPC error the answer carries.
+ * @param {[number | string, ...unknown[]]} error
  */
 export function toError([code, ...data]) {
-  if (code === 'REJECTED') return rejected(data[0], data[1]?.p?.b)
-  return new DurableIteratorError(code, MESSAGES[code]?.(...data) ?? code)
+  const name = CODES[code] ?? code
+  if (name === 'REJECTED') return rejected(data[0], data[1]?.p?.b)
+  return new DurableIteratorError(name, MESSAGES[name]?.(...data) ?? name)
 }
 
 /** A JS exception as text, for reasons. */

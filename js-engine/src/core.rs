@@ -13,7 +13,7 @@ use durable_iterator_protocol::Error;
 
 use crate::fields::Fields;
 use crate::out::Out;
-use crate::{InputKind, OutputOp};
+use crate::{ErrorCode, InputKind, OutputOp};
 
 /// One durable iterator's engine, as the JS driver sees it.
 #[derive(Default)]
@@ -542,9 +542,10 @@ fn write_state(out: &mut Out, state: &ConnectionState) {
     }
 }
 
-/// `[CODE, ...data]`: the stable code and the few values a message needs; JS words it.
+/// `[code, ...data]`: the error's number ([`ErrorCode`]) and the few values a message needs;
+/// JS names and words it.
 fn write_error(out: &mut Out, error: &Error, batch: Batch) {
-    out.open().str(error.code());
+    out.open().code(error_code(error));
     match error {
         Error::TokenExpired { exp, now } => {
             // Whole milliseconds: `as` truncates (core has no `round`); JS shows seconds.
@@ -575,4 +576,25 @@ fn write_error(out: &mut Out, error: &Error, batch: Batch) {
         _ => {}
     }
     out.close();
+}
+
+/// The number JS knows the error's code by.
+fn error_code(error: &Error) -> ErrorCode {
+    match error {
+        Error::MalformedMessage { .. } => ErrorCode::MalformedMessage,
+        Error::UnknownMessageType(_) => ErrorCode::UnknownMessageType,
+        Error::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
+        Error::InvalidToken { .. } => ErrorCode::InvalidToken,
+        Error::TokenExpired { .. } => ErrorCode::TokenExpired,
+        Error::RpcNotAllowed { .. } => ErrorCode::RpcNotAllowed,
+        Error::InvalidCall { .. } => ErrorCode::InvalidCall,
+        Error::Aborted => ErrorCode::Aborted,
+        Error::IteratorEnded => ErrorCode::IteratorEnded,
+        Error::ConnectionClosed { .. } => ErrorCode::ConnectionClosed,
+        Error::UnexpectedResponse { .. } => ErrorCode::UnexpectedResponse,
+        Error::Rejected { .. } => ErrorCode::Rejected,
+        // Only the codec raises the rest, and this build has none; naming them would put
+        // their names back into the module.
+        _ => ErrorCode::EngineFailed,
+    }
 }

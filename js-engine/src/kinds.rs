@@ -1,5 +1,6 @@
 //! The numbers of the wire between the JS driver and [`crate::Core`]. `js/engine-codes.js`
-//! holds the same numbers for the JS side; `js/test/engine-codes.test.js` checks they agree.
+//! holds the same input kinds and output ops for the JS side, `js/errors.js` the error codes'
+//! names in the order of their numbers; `js/test/engine-codes.test.mjs` checks they agree.
 
 /// What a call of [`crate::Core::input`] reports (its first argument).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,4 +97,42 @@ pub enum OutputOp {
     Keep = 17,
     /// `[18, key, eventId|null]`: yield the message kept under `key`, and forget it.
     Release = 18,
+}
+
+/// The first element of an error array `[code, ...data]` (inside [`OutputOp::Ignored`],
+/// [`OutputOp::CallErr`], [`OutputOp::Ended`] and [`OutputOp::CallRefused`]): the error's code
+/// (`Error::code`) as a number, so the module carries no code names. `js/errors.js` names and
+/// words them in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ErrorCode {
+    /// `[0, reason]`: `MALFORMED_MESSAGE`.
+    MalformedMessage = 0,
+    /// `[1, type]`: `UNKNOWN_MESSAGE_TYPE`.
+    UnknownMessageType = 1,
+    /// `[2, size, limit]`: `FRAME_TOO_LARGE`.
+    FrameTooLarge = 2,
+    /// `[3, reason]`: `INVALID_TOKEN`.
+    InvalidToken = 3,
+    /// `[4, expMs, nowMs]`: `TOKEN_EXPIRED`.
+    TokenExpired = 4,
+    /// `[5, method]`: `RPC_NOT_ALLOWED`.
+    RpcNotAllowed = 5,
+    /// `[6, reason]`: `INVALID_CALL`.
+    InvalidCall = 6,
+    /// `[7, status, index]`: `REJECTED`, the call's error answer is message `index` of the
+    /// batch just fed (-1: none or not in the batch); JS reads the oRPC error in its body.
+    Rejected = 7,
+    /// `[8]`: `ABORTED`.
+    Aborted = 8,
+    /// `[9]`: `ITERATOR_ENDED`.
+    IteratorEnded = 9,
+    /// `[10, code, reason]`: `CONNECTION_CLOSED`.
+    ConnectionClosed = 10,
+    /// `[11, reason]`: `UNEXPECTED_RESPONSE`.
+    UnexpectedResponse = 11,
+    /// `[12]`: `ENGINE_FAILED`. The driver's own when the module fails (with a reason); from
+    /// the engine, an error this build cannot raise (the codec's: rich JSON, signatures, oRPC
+    /// bodies), which would mean it is broken.
+    EngineFailed = 12,
 }

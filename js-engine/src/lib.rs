@@ -2,12 +2,13 @@
 //! `durable-iterator-protocol` behind a single entry point, for the JavaScript driver in `js/`.
 //!
 //! Everything with a size or a copy cost stays in JavaScript: sockets, timers, `fetch`, the one
-//! `JSON.parse` of each frame, rich JSON and error messages. The driver hands the engine only
-//! the envelope fields it decides on (packed as numbers plus one string, see [`Core::input`]),
-//! and names each message's payload by its index in the batch; the engine answers with a
-//! compact JSON list of outputs. No serde, no `core::fmt`, no float parsing or printing, and
-//! no wasm-bindgen: four plain exports ([`exports`]) and a loader of a few lines in
-//! `js/engine.js` cost less than its glue.
+//! `JSON.parse` of each frame, rich JSON, and error names and messages (the engine reports an
+//! error by number, [`ErrorCode`]). The driver hands the engine only the envelope fields it
+//! decides on (packed as numbers plus one string, see [`Core::input`]), and names each
+//! message's payload by its index in the batch; the engine answers with a compact JSON list of
+//! outputs. No serde, no `core::fmt`, no float parsing or printing, and no wasm-bindgen: five
+//! plain exports ([`exports`]) and a loader of a few lines in `js/engine.js` cost less than its
+//! glue.
 #![deny(missing_docs)]
 // In the browser the module is `no_std`: std's panic hook and formatting would be most of its
 // size. Native builds (the tests) keep std.
@@ -42,4 +43,4 @@ fn panic(_: &::core::panic::PanicInfo) -> ! {
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: heap::global::Allocator = heap::global::Allocator::new();
-pub use kinds::{InputKind, OutputOp};
+pub use kinds::{ErrorCode, InputKind, OutputOp};

@@ -53,6 +53,11 @@ impl Out {
         self.open().uint(op as u64)
     }
 
+    /// An error's code (the first element of an error's array).
+    pub(crate) fn code(&mut self, code: crate::ErrorCode) -> &mut Self {
+        self.uint(code as u64)
+    }
+
     pub(crate) fn uint(&mut self, value: u64) -> &mut Self {
         self.separate();
         push_decimal(&mut self.buf, value);
@@ -97,7 +102,7 @@ impl Out {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::OutputOp;
+    use crate::{ErrorCode, OutputOp};
 
     #[test]
     fn writes_nested_arrays_of_integers_and_strings() {
@@ -105,16 +110,13 @@ mod tests {
         out.op(OutputOp::Event).uint(0).null().close();
         out.op(OutputOp::Ended)
             .open()
-            .str("CONNECTION_CLOSED")
+            .code(ErrorCode::ConnectionClosed)
             .uint(1006)
             .str("")
             .close()
             .close();
         out.op(OutputOp::Timer).int(-1).close();
-        assert_eq!(
-            out.finish(),
-            r#"[[3,0,null],[13,["CONNECTION_CLOSED",1006,""]],[14,-1]]"#
-        );
+        assert_eq!(out.finish(), r#"[[3,0,null],[13,[10,1006,""]],[14,-1]]"#);
     }
 
     #[test]

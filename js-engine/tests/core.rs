@@ -1,7 +1,7 @@
 //! The entry point as the JS driver uses it: inputs packed as numbers plus one text, outputs
 //! read back as JSON, against the real engine.
 
-use durable_iterator_js_engine::{Core, InputKind, OutputOp};
+use durable_iterator_js_engine::{Core, ErrorCode, InputKind, OutputOp};
 use serde_json::{json, Value};
 
 /// Builds one input: numbers, and string fields whose UTF-16 lengths go where they stand.
@@ -180,7 +180,10 @@ fn a_session_from_start_to_stop() {
     let outputs = feed(&mut core, InputKind::Call, refused);
     assert_eq!(
         outputs[0],
-        json!([OutputOp::CallRefused as u32, ["RPC_NOT_ALLOWED", "secret"]])
+        json!([
+            OutputOp::CallRefused as u32,
+            [ErrorCode::RpcNotAllowed as u32, "secret"]
+        ])
     );
 
     // The socket drops: the engine waits, then reconnects with a new socket.
@@ -290,7 +293,8 @@ fn inputs_that_do_not_read_change_nothing() {
     let mut fresh = Core::new();
     assert_eq!(fresh.input(InputKind::Stop as u32, &[0.0], ""), "[[14,-1]]");
     let out = fresh.input(InputKind::Init as u32, &[0.0, 1.0], "");
-    assert!(out.starts_with(r#"[[13,["INVALID_TOKEN""#), "{out}");
+    let invalid_token = format!("[[13,[{},", ErrorCode::InvalidToken as u32);
+    assert!(out.starts_with(&invalid_token), "{out}");
 }
 
 #[test]
@@ -311,5 +315,5 @@ fn a_token_with_infinite_expiry_is_refused() {
     let init = init.string("c").string("t").string("room");
     let outputs = feed(&mut core, InputKind::Init, init);
     assert_eq!(outputs[0][0], json!(OutputOp::Ended as u32));
-    assert_eq!(outputs[0][1][0], json!("INVALID_TOKEN"));
+    assert_eq!(outputs[0][1][0], json!(ErrorCode::InvalidToken as u32));
 }

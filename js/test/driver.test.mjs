@@ -14,6 +14,10 @@ cpSync(new URL('..', import.meta.url), dir, { recursive: true, filter: source =>
 writeFileSync(join(dir, 'socket-worker-program.js'), 'export default ""\n')
 after(() => rmSync(dir, { recursive: true, force: true }))
 const { Driver } = await import(pathToFileURL(join(dir, 'driver.js')))
+const { CODES } = await import(pathToFileURL(join(dir, 'errors.js')))
+
+/** An error array as the engine writes it: the code's number, then the data. */
+const failure = (code, ...data) => [CODES.indexOf(code), ...data]
 
 const token = (claims = {}) => `${JSON.stringify({ chn: 'room', tags: ['t'], rpc: ['m'], iat: 100, exp: 200, ...claims })}.sig`
 
@@ -72,7 +76,7 @@ test('INIT carries the options, ids and claims; outputs open a socket, send, yie
     if (kind === 0) return [[4, 0, 0, 0, 0, ''], [0, 1, token()]]
     if (kind === 1) return [[4, 1, 0, 0, 0, ''], [1, 1, 'subscribe']]
     // A batch of one message (a page socket): an event, or a frame the driver found malformed.
-    if (kind === 3) return nums[3] === 3 ? [[10, ['MALFORMED_MESSAGE', 'not a peer message']]] : [[3, 0, '7']]
+    if (kind === 3) return nums[3] === 3 ? [[10, failure('MALFORMED_MESSAGE', 'not a peer message')]] : [[3, 0, '7']]
   })
   const { FakeSocket, sockets } = fakeSockets()
   const { seen, sink } = recorder()
@@ -160,9 +164,9 @@ test('calls: started, answered by a message of the batch, rejected, refused, abo
   let next = 0
   const { Core, inputs } = fakeCore((kind, nums) => {
     if (kind === 0) return [[0, 1, token()]]
-    if (kind === 8) return nums[3] === 1 ? [[15, ++next]] : [[16, ['RPC_NOT_ALLOWED', 'x']]]
-    if (kind === 3) return [[11, 1, 0], [12, 2, ['REJECTED', 403, -1]]]
-    if (kind === 9) return [[12, nums[1], ['ABORTED']]]
+    if (kind === 8) return nums[3] === 1 ? [[15, ++next]] : [[16, failure('RPC_NOT_ALLOWED', 'x')]]
+    if (kind === 3) return [[11, 1, 0], [12, 2, failure('REJECTED', 403, -1)]]
+    if (kind === 9) return [[12, nums[1], failure('ABORTED')]]
   })
   const { FakeSocket, sockets } = fakeSockets()
   const driver = new Driver(Core, token(), { url: 'ws://h/', WebSocket: FakeSocket }, undefined, recorder().sink)
@@ -187,7 +191,7 @@ test('ENDED releases the socket, timers, pending calls and the engine; later inp
   const { Core, inputs } = fakeCore((kind) => {
     if (kind === 0) return [[0, 1, token()]]
     if (kind === 8) return [[15, 1]]
-    if (kind === 10) return [[2, 1, 1000, ''], [4, 5, 0, 0, 1000, ''], [13, ['TOKEN_EXPIRED', 200000, 201500]]]
+    if (kind === 10) return [[2, 1, 1000, ''], [4, 5, 0, 0, 1000, ''], [13, failure('TOKEN_EXPIRED', 200000, 201500)]]
   })
   const { FakeSocket, sockets } = fakeSockets()
   const { seen, sink } = recorder()
@@ -207,7 +211,7 @@ test('ENDED releases the socket, timers, pending calls and the engine; later inp
 })
 
 test('an invalid start throws; a URL or socket that fails to open is a failed open (1006)', () => {
-  const { Core } = fakeCore(kind => kind === 0 ? [[13, ['INVALID_TOKEN', 'iat and exp must be finite numbers']]] : undefined)
+  const { Core } = fakeCore(kind => kind === 0 ? [[13, failure('INVALID_TOKEN', 'iat and exp must be finite numbers')]] : undefined)
   assert.throws(() => new Driver(Core, token(), { url: 'ws://h/' }, undefined, recorder().sink), { code: 'INVALID_TOKEN', message: 'invalid token: iat and exp must be finite numbers' })
   assert.throws(() => new Driver(Core, 'bad', { url: 'ws://h/' }, undefined, recorder().sink), { code: 'INVALID_TOKEN' })
   assert.throws(() => new Driver(Core, token(), { url: 42 }, undefined, recorder().sink), { code: 'INVALID_OPTION' })

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import * as codes from '../engine-codes.js'
+import { CODES, toError } from '../errors.js'
 
 const kinds = readFileSync(new URL('../../js-engine/src/kinds.rs', import.meta.url), 'utf8')
 
@@ -19,6 +20,16 @@ test('input kinds and output ops agree with js-engine/src/kinds.rs', () => {
   const rust = { ...members('InputKind'), ...members('OutputOp') }
   assert.ok(Object.keys(rust).length >= 29, Object.keys(rust).join(' '))
   assert.deepEqual({ ...codes }, rust)
+})
+
+test('error codes: js/errors.js names the numbers of js-engine/src/kinds.rs in their order', () => {
+  const rust = members('ErrorCode')
+  assert.ok(Object.keys(rust).length >= 13, Object.keys(rust).join(' '))
+  assert.deepEqual(Object.fromEntries(CODES.map((name, number) => [name, number])), rust)
+  for (const [name, number] of Object.entries(rust)) {
+    if (name !== 'REJECTED') assert.equal(toError([number]).code, name)
+  }
+  assert.equal(toError([rust.REJECTED, 403]).code, 'FORBIDDEN')
 })
 
 test('the engine\'s reason for an undecodable frame is the one the driver replaces with its own', () => {
