@@ -23,25 +23,10 @@ impl RequestIdGenerator {
 }
 
 /// `n` in lower-case base 36, as JavaScript's `n.toString(36)`.
-pub fn to_base36(mut n: u64) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    if n == 0 {
-        return "0".to_owned();
-    }
-    // Digits come out least significant first; 13 cover u64::MAX.
-    let mut digits = [0u8; 13];
-    let mut start = digits.len();
-    while n > 0 && start > 0 {
-        start -= 1;
-        if let (Some(slot), Some(digit)) = (digits.get_mut(start), DIGITS.get((n % 36) as usize)) {
-            *slot = *digit;
-        }
-        n /= 36;
-    }
-    // ASCII digits always read as UTF-8 (no per-character `push` and its UTF-8 encoder).
-    core::str::from_utf8(digits.get(start..).unwrap_or_default())
-        .unwrap_or_default()
-        .to_owned()
+pub fn to_base36(n: u64) -> String {
+    let mut out = String::new();
+    crate::client::wire::push_radix(&mut out, n, 36);
+    out
 }
 
 /// Whether `id` is a canonical decimal integer (what the object assigns when resume is on).

@@ -54,7 +54,6 @@ pub fn update_token_body(token: &str) -> String {
 /// backslash, `\b \t \n \f \r` by name, the other control characters as `\u00xx` (lower-case
 /// hex), everything else (DEL, U+2028, any non-ASCII) as it is.
 pub fn push_json_string(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push_str("\"");
     let mut start = 0;
     for (at, byte) in value.bytes().enumerate() {
@@ -74,9 +73,8 @@ pub fn push_json_string(out: &mut String, value: &str) {
         start = at + 1;
         if escape.is_empty() {
             out.push_str("\\u00");
-            // Both halves are ASCII hex digits (see `push_decimal` on `push_str`).
-            let hex = [HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0x0F)]];
-            out.push_str(core::str::from_utf8(&hex).unwrap_or_default());
+            push_radix(out, u64::from(byte >> 4), 16);
+            push_radix(out, u64::from(byte & 0x0F), 16);
         } else {
             out.push_str(escape);
         }
@@ -87,10 +85,21 @@ pub fn push_json_string(out: &mut String, value: &str) {
 
 /// Appends `n` in decimal (what `n.to_string()` gives, without the formatting machinery).
 pub fn push_decimal(out: &mut String, n: u64) {
-    let mut buffer = [0u8; 20];
-    // ASCII digits always read as UTF-8; one `push_str` instead of a `push` (and its UTF-8
-    // encoder) per digit.
-    out.push_str(core::str::from_utf8(digits(n, &mut buffer)).unwrap_or_default());
+    push_radix(out, n, 10);
+}
+
+/// Appends `n` in base `radix` (2 to 36, lower-case digits), as JavaScript's
+/// `n.toString(radix)` writes it. Each digit is cut from a `&'static str`: digits collected
+/// in a byte buffer would need core's UTF-8 validation (650 B of wasm) to become text, and
+/// `String::push` its UTF-8 encoder.
+pub(crate) fn push_radix(out: &mut String, n: u64, radix: u64) {
+    const DIGITS: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+    let radix = radix.clamp(2, 36);
+    if n >= radix {
+        push_radix(out, n / radix, radix);
+    }
+    let digit = (n % radix) as usize;
+    out.push_str(DIGITS.get(digit..=digit).unwrap_or_default());
 }
 
 /// The decimal digits of `n` (ASCII), written at the end of `buffer`.
