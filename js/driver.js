@@ -12,7 +12,8 @@ import { CODES, DurableIteratorError, describe, toError } from './errors.js'
 import { openSocket } from './sockets.js'
 import { parsePayload, readFrame, upgradeUrl } from './wire.js'
 
-const STATES = ['connecting', 'open', 'reconnecting', 'offline', 'refreshing', 'closed']
+/** The connection states, by the engine's number for them. */
+export const STATES = ['connecting', 'open', 'reconnecting', 'offline', 'refreshing', 'closed']
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 const MAX_FRAMES_PER_INPUT = 256

@@ -61,7 +61,8 @@ export function describe(error) {
   return error instanceof Error ? error.message : String(error)
 }
 
-const isObject = value => value !== null && typeof value === 'object' && !Array.isArray(value)
+/** Whether `value` is a plain JSON object (not null, not an array). */
+export const isObject = value => value !== null && typeof value === 'object' && !Array.isArray(value)
 
 /** oRPC's common codes by status; the default message is the code in words. */
 const COMMON = {

@@ -13,7 +13,7 @@
 // The package build bundles them (with the socket worker's program, src/socket_worker.js,
 // as the generated module socket-worker-program.js) into one index.js.
 
-import { Driver } from './driver.js'
+import { Driver, STATES } from './driver.js'
 import { Core, loadEngine } from './engine.js'
 import { DurableIteratorError } from './errors.js'
 import { encodeBody, fromBody } from './rich-json.js'
@@ -60,7 +60,7 @@ async function load(source) {
 /** @internal Lets the oRPC adapter turn errors into `ORPCError`s. */
 export const MAP_ERROR = Symbol('durable-iterator-wasm:mapError')
 
-const STATE_EVENTS = new Set(['connecting', 'open', 'reconnecting', 'offline', 'refreshing', 'closed'])
+const STATE_EVENTS = new Set(STATES)
 
 /**
  * A durable iterator: `for await` over its events; properties named in the token's `rpc`

@@ -12,7 +12,8 @@ const REGEXP = 5
 const SET = 6
 const MAP = 7
 
-const hasOwn = Object.hasOwn ?? ((object, key) => Object.prototype.hasOwnProperty.call(object, key))
+/** `Object.hasOwn`, where a host lacks it. */
+export const hasOwn = Object.hasOwn ?? ((object, key) => Object.prototype.hasOwnProperty.call(object, key))
 
 /**
  * Serialises a JavaScript value into `{ json, meta }` exactly as oRPC's RPC serializer does:

@@ -2,11 +2,9 @@
 // URL, the envelope of each server frame (read once, with one JSON.parse, into the numbers
 // and strings the engine takes), the /call body, and procedure calls over HTTP.
 
-import { DurableIteratorError, describe, orpcError } from './errors.js'
-import { serialize } from './rich-json.js'
+import { DurableIteratorError, describe, isObject, orpcError } from './errors.js'
+import { hasOwn, serialize } from './rich-json.js'
 
-const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key)
-const isObject = value => value !== null && typeof value === 'object' && !Array.isArray(value)
 const isStrings = value => Array.isArray(value) && value.every(item => typeof item === 'string')
 
 const invalidToken = reason => new DurableIteratorError('INVALID_TOKEN', `invalid token: ${reason}`)
