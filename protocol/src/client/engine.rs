@@ -6,7 +6,6 @@
 //! drains [`Engine::poll_output`] until it returns `None`, doing what each output says.
 
 use crate::prelude::*;
-use alloc::collections::VecDeque;
 use core::time::Duration;
 
 use super::backoff::SplitMix64;
@@ -115,7 +114,11 @@ pub struct Engine {
     pub(super) subscribed_before: bool,
     pub(super) calls: Calls,
     pub(super) state: ConnectionState,
-    pub(super) outputs: VecDeque<Output>,
+    /// Outputs in order; those before `next_output` were taken (left as placeholders). A
+    /// plain vector costs the wasm module less than a `VecDeque`, whose ring indexing is
+    /// linked for every push and pop.
+    pub(super) outputs: Vec<Output>,
+    pub(super) next_output: usize,
 }
 
 impl Engine {
@@ -155,7 +158,8 @@ impl Engine {
             subscribed_before: false,
             calls: Calls::default(),
             state: ConnectionState::Connecting { attempt: 0 },
-            outputs: VecDeque::new(),
+            outputs: Vec::new(),
+            next_output: 0,
             options,
         };
         // The first state is reported even though `connect` finds it unchanged.
@@ -288,7 +292,18 @@ impl Engine {
 
     /// The next thing the driver must do, or `None` when there is nothing left.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        match self.outputs.get_mut(self.next_output) {
+            Some(slot) => {
+                self.next_output += 1;
+                Some(core::mem::replace(slot, Output::PossibleGap))
+            }
+            None => {
+                // All taken: start over, so the vector does not grow with the engine's life.
+                self.outputs.clear();
+                self.next_output = 0;
+                None
+            }
+        }
     }
 
     /// The client id this iterator uses on every connect.
@@ -327,7 +342,7 @@ impl Engine {
     }
 
     pub(super) fn push(&mut self, output: Output) {
-        self.outputs.push_back(output);
+        self.outputs.push(output);
     }
 
     pub(super) fn set_state(&mut self, state: ConnectionState) {
