@@ -47,6 +47,7 @@ impl Engine {
             probe_deadline: None,
             probe_request: None,
             expiry_probes: Vec::new(),
+            expiry_probes_sent: 0,
             barrier: None,
             subscription: Subscription::RetryAt(now),
             socket_claims: self.token.claims.clone(),

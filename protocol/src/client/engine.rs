@@ -74,8 +74,11 @@ pub(super) struct OpenLink {
     /// The request id of the latest probe, whose 404 answer is expected and not reported.
     pub(super) probe_request: Option<String>,
     /// The request ids of the latest expiry probes (refresh off), whose 404 answers are
-    /// expected too; at most [`super::stream::EXPIRY_PROBES_KEPT`].
+    /// expected too; at most [`super::stream::EXPIRY_PROBES_KEPT`], in a ring (only whether
+    /// an id is among them matters; `Vec::remove` would link a panic).
     pub(super) expiry_probes: Vec<String>,
+    /// Expiry probes sent on this socket: the next one's place in the ring.
+    pub(super) expiry_probes_sent: usize,
     /// The request id of the barrier sent after a replay was asked for, and when the engine
     /// stops waiting for its answer (see `order`).
     pub(super) barrier: Option<(String, Instant)>,

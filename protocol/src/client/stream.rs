@@ -106,10 +106,12 @@ impl Engine {
     pub(super) fn send_expiry_probe(&mut self) {
         let request = self.request_ids.next_id();
         if let Link::Open(open) = &mut self.link {
-            if open.expiry_probes.len() >= EXPIRY_PROBES_KEPT {
-                open.expiry_probes.remove(0);
+            let place = open.expiry_probes_sent % EXPIRY_PROBES_KEPT;
+            open.expiry_probes_sent = open.expiry_probes_sent.wrapping_add(1);
+            match open.expiry_probes.get_mut(place) {
+                Some(oldest) => *oldest = request.clone(),
+                None => open.expiry_probes.push(request.clone()),
             }
-            open.expiry_probes.push(request.clone());
         }
         let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         self.send(text);
