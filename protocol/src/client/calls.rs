@@ -214,10 +214,15 @@ impl Calls {
             .any(|(_, call)| matches!(call.state, CallState::Queued))
     }
 
-    /// Removes a call, keeping the others in order.
+    /// Removes a call, keeping the others in order. Moved to the end by swaps of neighbours
+    /// and popped: `Vec::remove` would link its index assertion and panic message.
     fn take(&mut self, id: CallId) -> Option<PendingCall> {
-        let at = self.pending.iter().position(|(call, _)| *call == id)?;
-        Some(self.pending.remove(at).1)
+        let mut at = self.pending.iter().position(|(call, _)| *call == id)?;
+        while let Some([call, next]) = self.pending.get_mut(at..at + 2) {
+            core::mem::swap(call, next);
+            at += 1;
+        }
+        self.pending.pop().map(|(_, call)| call)
     }
 
     /// Forgets a call; `Some(Some(request))` when it was in flight and the object should be told.
