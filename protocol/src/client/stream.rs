@@ -49,10 +49,7 @@ impl Engine {
             last_event_id.as_deref(),
         );
         if let Link::Open(open) = &mut self.link {
-            open.subscription = Subscription::Requested {
-                request: request.clone(),
-                signal,
-            };
+            open.subscription = Subscription::Requested { request, signal };
         }
         self.send(text);
     }
@@ -64,21 +61,21 @@ impl Engine {
             return;
         };
         let request = self.request_ids.next_id();
+        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         if let Link::Open(open) = &mut self.link {
             open.probe_deadline = Some(now + timeout);
-            open.probe_request = Some(request.clone());
+            open.probe_request = Some(request);
         }
-        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         self.send(text);
     }
 
     /// Sends the barrier that tells when the replay asked for is complete (see `order`).
     fn send_barrier(&mut self, now: Instant) {
         let request = self.request_ids.next_id();
-        if let Link::Open(open) = &mut self.link {
-            open.barrier = Some((request.clone(), now + BARRIER_TIMEOUT));
-        }
         let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
+        if let Link::Open(open) = &mut self.link {
+            open.barrier = Some((request, now + BARRIER_TIMEOUT));
+        }
         self.send(text);
     }
 
@@ -105,15 +102,15 @@ impl Engine {
     /// its 404 answer is expected. Leaves the liveness deadline as it is.
     pub(super) fn send_expiry_probe(&mut self) {
         let request = self.request_ids.next_id();
+        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         if let Link::Open(open) = &mut self.link {
             let place = open.expiry_probes_sent % EXPIRY_PROBES_KEPT;
             open.expiry_probes_sent = open.expiry_probes_sent.wrapping_add(1);
             match open.expiry_probes.get_mut(place) {
-                Some(oldest) => *oldest = request.clone(),
-                None => open.expiry_probes.push(request.clone()),
+                Some(oldest) => *oldest = request,
+                None => open.expiry_probes.push(request),
             }
         }
-        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         self.send(text);
     }
 
