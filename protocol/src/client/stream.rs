@@ -352,13 +352,12 @@ impl Engine {
         let mut reason = String::with_capacity(shown.len() + 64);
         reason.push_str(what);
         reason.push_str(" for request id ");
-        let mut quoted = String::with_capacity(shown.len() + 5);
-        wire::push_json_string(&mut quoted, shown);
+        wire::push_json_string(&mut reason, shown);
         if shown.len() < id.len() {
-            quoted.pop();
-            quoted.push_str("...\"");
+            // The closing quote goes after the ellipsis.
+            reason.pop();
+            reason.push_str("...\"");
         }
-        reason.push_str(&quoted);
         reason.push_str(", which is not in use");
         self.ignore(Error::UnexpectedResponse { reason });
     }
