@@ -61,11 +61,17 @@ impl ResumeCursor {
 
     /// Starts watching a new subscription; returns the `last-event-id` to send with it.
     pub fn begin_subscription(&mut self) -> Option<String> {
+        self.begin();
+        self.cursor.clone()
+    }
+
+    /// [`Self::begin_subscription`] without a copy of the id (the engine reads it in place
+    /// with [`Self::last_event_id`]).
+    pub(super) fn begin(&mut self) {
         self.tracker = match self.cursor.as_deref() {
             None => Tracker::live(),
             Some(cursor) => Tracker::replay(numeric(cursor).map_or(0, |c| c.saturating_add(1))),
         };
-        self.cursor.clone()
     }
 
     /// Records the id (or its absence) of an event of the current subscription, duplicates

@@ -30,24 +30,20 @@ const EMPTY_BODY: &str = "{}";
 impl Engine {
     /// Sends `/subscribe` from the resume cursor.
     pub(super) fn subscribe(&mut self) {
-        let last_event_id = self.cursor.begin_subscription();
-        if !self.order.begin(last_event_id.as_deref()) {
+        self.cursor.begin();
+        if !self.order.begin(self.cursor.last_event_id()) {
             // This subscription cannot bring lower ids than what an earlier one left held.
             self.release_held(false);
         }
-        let signal = self.subscribed_before.then(|| match &last_event_id {
+        let last_event_id = self.cursor.last_event_id();
+        let signal = self.subscribed_before.then(|| match last_event_id {
             Some(id) if self.cursor.can_resume() => Output::Resumed {
-                last_event_id: id.clone(),
+                last_event_id: id.to_owned(),
             },
             _ => Output::PossibleGap,
         });
         let request = self.request_ids.next_id();
-        let text = wire::request(
-            &request,
-            PATH_SUBSCRIBE,
-            EMPTY_BODY,
-            last_event_id.as_deref(),
-        );
+        let text = wire::request(&request, PATH_SUBSCRIBE, EMPTY_BODY, last_event_id);
         if let Link::Open(open) = &mut self.link {
             open.subscription = Subscription::Requested { request, signal };
         }
