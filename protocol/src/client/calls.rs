@@ -233,12 +233,12 @@ impl Calls {
         })
     }
 
-    /// Forgets every call, returning their ids.
-    pub fn drain(&mut self) -> Vec<CallId> {
+    /// Forgets every call, yielding their ids (an iterator: collecting them into a new
+    /// vector links std's in-place collection for this one use).
+    pub fn drain(&mut self) -> impl Iterator<Item = CallId> {
         core::mem::take(&mut self.pending)
             .into_iter()
             .map(|(id, _)| id)
-            .collect()
     }
 }
 
