@@ -279,11 +279,13 @@ impl Engine {
 
     /// Sends every call waiting for a socket, if one is open.
     pub(super) fn flush_calls(&mut self) {
-        if !matches!(self.link, Link::Open(_)) || !self.calls.has_queued() {
+        let Link::Open(open) = &self.link else {
             return;
-        }
-        for text in self.calls.send_queued(&mut self.request_ids) {
-            self.send(text);
-        }
+        };
+        let socket = open.socket;
+        let outputs = &mut self.outputs;
+        self.calls.send_queued(&mut self.request_ids, |text| {
+            outputs.push(Output::Send { socket, text });
+        });
     }
 }
