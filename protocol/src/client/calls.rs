@@ -165,11 +165,10 @@ impl Calls {
         }
     }
 
-    /// The socket is gone: every call in flight failed this attempt. Returns, in order, the
-    /// calls with no retry left (now forgotten); the caller builds their error, so no error
-    /// is cloned per call.
-    pub fn socket_lost(&mut self, now: Instant) -> Vec<CallId> {
-        let mut failed = Vec::new();
+    /// The socket is gone: every call in flight failed this attempt. Hands `failed`, in
+    /// order, the calls with no retry left (now forgotten); the caller builds their error, so
+    /// no error is cloned per call.
+    pub fn socket_lost(&mut self, now: Instant, mut failed: impl FnMut(CallId)) {
         self.pending.retain_mut(|(id, call)| {
             if !matches!(call.state, CallState::InFlight(_)) {
                 return true;
@@ -179,11 +178,10 @@ impl Calls {
                 call.state = CallState::RetryAt(now + call.retry_delay);
                 true
             } else {
-                failed.push(*id);
+                failed(*id);
                 false
             }
         });
-        failed
     }
 
     /// Moves calls whose retry time has come back to the queue.

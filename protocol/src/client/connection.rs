@@ -91,15 +91,16 @@ impl Engine {
     }
 
     fn fail_calls_in_flight(&mut self, code: u16, reason: &str, now: Instant) {
-        for call in self.calls.socket_lost(now) {
-            self.push(Output::CallSettled {
+        let outputs = &mut self.outputs;
+        self.calls.socket_lost(now, |call| {
+            outputs.push(Output::CallSettled {
                 call,
                 result: Err(Error::ConnectionClosed {
                     code,
                     reason: reason.to_owned(),
                 }),
             });
-        }
+        });
     }
 
     /// The socket failed (or never opened): wait and try again, spending an attempt unless
