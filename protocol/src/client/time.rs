@@ -77,6 +77,9 @@ pub(crate) fn earliest<const N: usize>(deadlines: [Option<Instant>; N]) -> Optio
 /// `secs` as a duration, to the microsecond: NaN and negatives are zero, huge values
 /// saturate to `Duration::MAX` (beyond about 584,000 years). Unlike `Duration::from_secs_f64` it cannot panic, and unlike
 /// `try_from_secs_f64` it adds no float decomposition code to the wasm module.
+// Out of line: its saturating float-to-integer conversion is otherwise copied into each
+// caller (the token lifetime, the backoff, the driver's clock; 9 B gzip, measured).
+#[inline(never)]
 pub fn duration_from_secs_f64(secs: f64) -> Duration {
     // `as` saturates and maps NaN to 0.
     match (secs * 1_000_000.0) as u64 {
