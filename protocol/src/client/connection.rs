@@ -50,7 +50,7 @@ impl Engine {
             expiry_probes_sent: 0,
             barrier: None,
             subscription: Subscription::RetryAt(now),
-            socket_claims: self.token.claims.clone(),
+            socket_claims: None,
             update: None,
         }));
         self.set_state(ConnectionState::Open);
@@ -74,7 +74,10 @@ impl Engine {
                 if code == CLOSE_CODE_TOKEN_EXPIRED {
                     // The object closed on the token it held; if a fresher one already
                     // arrived (its `/updateToken` was too late), reconnecting with it is enough.
-                    let newer_token = open.socket_claims != self.token.claims;
+                    let newer_token = open
+                        .socket_claims
+                        .as_ref()
+                        .is_some_and(|held| *held != self.token.claims);
                     self.link = Link::Waiting { until: now };
                     self.fail_calls_in_flight(code, &reason, now);
                     if newer_token && !self.token_expired(now) {

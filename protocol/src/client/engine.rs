@@ -83,10 +83,13 @@ pub(super) struct OpenLink {
     /// stops waiting for its answer (see `order`).
     pub(super) barrier: Option<(String, Instant)>,
     pub(super) subscription: Subscription,
-    /// The claims the object holds for this socket (change with `/updateToken`).
-    pub(super) socket_claims: TokenClaims,
-    /// An `/updateToken` in flight: its request id and the claims it pushes.
-    pub(super) update: Option<(String, TokenClaims)>,
+    /// The claims the object holds for this socket (change with `/updateToken`); `None`
+    /// while they are the current token's. The claims are moved here when a new token comes,
+    /// never cloned: their clone costs the wasm module a few hundred bytes.
+    pub(super) socket_claims: Option<TokenClaims>,
+    /// The request id of an `/updateToken` in flight. It pushes the current token's claims:
+    /// any newer token replaces it (or the socket).
+    pub(super) update: Option<String>,
 }
 
 /// The durable iterator client state machine. See the module documentation.

@@ -264,10 +264,13 @@ impl Engine {
     /// Uses a fresh token: on the live socket through `/updateToken` when channel and tags
     /// are unchanged (the object requires that), otherwise by reconnecting with it.
     fn adopt_token(&mut self, token: String, claims: TokenClaims, now: Instant) {
-        self.token = TokenState::new(token.clone(), claims.clone(), now);
+        let previous = core::mem::replace(&mut self.token, TokenState::new(token, claims, now));
+        if let Link::Open(open) = &mut self.link {
+            open.socket_claims.get_or_insert(previous.claims);
+        }
         self.failed_opens = 0;
         self.push(Output::TokenUpdated {
-            token: token.clone(),
+            token: self.token.token.clone(),
         });
         self.schedule_refresh(now);
         enum Next {
@@ -280,7 +283,14 @@ impl Engine {
         let next = match &self.link {
             Link::AwaitingToken => Next::Connect,
             Link::Connecting { socket, .. } => Next::Restart(*socket),
-            Link::Open(open) if open.socket_claims.can_update_to(&claims) => Next::Update,
+            Link::Open(open)
+                if open
+                    .socket_claims
+                    .as_ref()
+                    .is_some_and(|held| held.can_update_to(&self.token.claims)) =>
+            {
+                Next::Update
+            }
             Link::Open(_) => Next::Reconnect,
             Link::Waiting { .. } | Link::Offline | Link::Ended => Next::Keep,
         };
@@ -297,10 +307,10 @@ impl Engine {
             }
             Next::Update => {
                 let request = self.request_ids.next_id();
-                let body = wire::update_token_body(&token);
+                let body = wire::update_token_body(&self.token.token);
                 let text = wire::request(&request, PATH_UPDATE_TOKEN, &body, None);
                 if let Link::Open(open) = &mut self.link {
-                    open.update = Some((request, claims));
+                    open.update = Some(request);
                 }
                 self.send(text);
             }
@@ -315,11 +325,12 @@ impl Engine {
         let Link::Open(open) = &mut self.link else {
             return;
         };
-        let Some((_, claims)) = open.update.take() else {
+        if open.update.take().is_none() {
             return;
-        };
+        }
         if accepted {
-            open.socket_claims = claims;
+            // The object holds the current token's claims now (see `OpenLink::update`).
+            open.socket_claims = None;
         } else {
             self.reconnect_now("token update refused".to_owned(), now);
         }

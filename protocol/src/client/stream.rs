@@ -188,7 +188,7 @@ impl Engine {
         }
         let is_update = matches!(
             &self.link,
-            Link::Open(open) if open.update.as_ref().is_some_and(|(request, _)| request == id)
+            Link::Open(open) if open.update.as_deref() == Some(id)
         );
         if is_update {
             self.on_update_answer((200..400).contains(&status), now);
