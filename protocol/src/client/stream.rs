@@ -334,15 +334,15 @@ impl Engine {
         // bytes (a byte that is not a continuation starts a character): decoding them would
         // add core's character iterator to the wasm module for this one message.
         let mut chars = 0;
-        let mut end = id.len();
-        for (at, byte) in id.bytes().enumerate() {
+        let mut end = 0;
+        while let Some(byte) = id.as_bytes().get(end) {
             if byte & 0xc0 != 0x80 {
                 if chars == 40 {
-                    end = at;
                     break;
                 }
                 chars += 1;
             }
+            end += 1;
         }
         let shown = id.get(..end).unwrap_or_default();
         let mut reason = String::with_capacity(shown.len() + 64);
