@@ -152,15 +152,17 @@ impl Engine {
         }
     }
 
-    fn subscription_request(&self) -> Option<(&str, bool)> {
-        match &self.link {
+    /// Whether `id` is the subscription's request: `Some(true)` once its stream is open.
+    fn subscription_request(&self, id: &str) -> Option<bool> {
+        let (request, streaming) = match &self.link {
             Link::Open(open) => match &open.subscription {
-                Subscription::Requested { request, .. } => Some((request, false)),
-                Subscription::Streaming { request } => Some((request, true)),
-                Subscription::RetryAt(_) => None,
+                Subscription::Requested { request, .. } => (request, false),
+                Subscription::Streaming { request } => (request, true),
+                Subscription::RetryAt(_) => return None,
             },
-            _ => None,
-        }
+            _ => return None,
+        };
+        (request == id).then_some(streaming)
     }
 
     fn on_response(
@@ -171,7 +173,7 @@ impl Engine {
         answer: Answer,
         now: Instant,
     ) {
-        if self.subscription_request() == Some((id, false)) {
+        if self.subscription_request(id) == Some(false) {
             if status < 400 && event_stream {
                 self.on_stream_open(id, now);
             } else {
@@ -263,7 +265,7 @@ impl Engine {
         data: Payload,
         now: Instant,
     ) {
-        if self.subscription_request() != Some((id, true)) {
+        if self.subscription_request(id) != Some(true) {
             return self.ignore_unknown("event", id);
         }
         if let Some(retry) = retry_ms {
@@ -307,10 +309,7 @@ impl Engine {
     }
 
     fn on_server_abort(&mut self, id: &str, now: Instant) {
-        if self
-            .subscription_request()
-            .is_some_and(|(request, _)| request == id)
-        {
+        if self.subscription_request(id).is_some() {
             self.subscription_failed(now);
         } else if let Some(call) = self.calls.by_request(id) {
             let error = Error::UnexpectedResponse {
