@@ -190,7 +190,7 @@ impl Engine {
         }
         let is_update = matches!(
             &self.link,
-            Link::Open(open) if open.update.as_deref() == Some(id)
+            Link::Open(open) if open.update.as_ref().is_some_and(|request| request == id)
         );
         if is_update {
             self.on_update_answer((200..400).contains(&status), now);
@@ -199,7 +199,7 @@ impl Engine {
         let Some(call) = self.calls.by_request(id) else {
             let probe = matches!(
                 &self.link,
-                Link::Open(open) if open.probe_request.as_deref() == Some(id)
+                Link::Open(open) if open.probe_request.as_ref().is_some_and(|probe| probe == id)
                     || open.expiry_probes.iter().any(|probe| probe == id)
             );
             if !probe {

@@ -101,7 +101,11 @@ pub(crate) fn micros_less(a: Duration, b: Duration, whole_secs: u64) -> u64 {
     } else {
         (0, a_nanos - b_nanos)
     };
-    match a.as_secs().checked_sub(b_secs).and_then(|secs| secs.checked_sub(borrow)) {
+    match a
+        .as_secs()
+        .checked_sub(b_secs)
+        .and_then(|secs| secs.checked_sub(borrow))
+    {
         Some(secs) => saturating_mul(secs, 1_000_000).saturating_add(u64::from(nanos / 1000)),
         None => 0,
     }
@@ -211,7 +215,11 @@ mod tests {
                     let expected = b
                         .checked_add(Duration::from_secs(whole))
                         .map_or(0, |b| saturating_micros(a.saturating_sub(b)));
-                    assert_eq!(micros_less(a, b, whole), expected, "{a:?} - {b:?} - {whole}");
+                    assert_eq!(
+                        micros_less(a, b, whole),
+                        expected,
+                        "{a:?} - {b:?} - {whole}"
+                    );
                     // The engine's use: the whole seconds first, then `b`.
                     let chained = a
                         .saturating_sub(Duration::from_secs(whole))
