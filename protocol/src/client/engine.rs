@@ -168,8 +168,9 @@ impl Engine {
             next_output: 0,
             options,
         };
-        // The first state is reported even though `connect` finds it unchanged.
-        engine.push(Output::State(engine.state.clone()));
+        // The first state is reported even though `connect` finds it unchanged (built again,
+        // not cloned: the clone is linked into the entry point for this line otherwise).
+        engine.push(Output::State(ConnectionState::Connecting { attempt: 0 }));
         engine.schedule_refresh(now);
         engine.schedule_expiry_check();
         engine.connect(now);
