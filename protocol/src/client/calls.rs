@@ -169,19 +169,22 @@ impl Calls {
     /// order, the calls with no retry left (now forgotten); the caller builds their error, so
     /// no error is cloned per call.
     pub fn socket_lost(&mut self, now: Instant, mut failed: impl FnMut(CallId)) {
-        self.pending.retain_mut(|(id, call)| {
-            if !matches!(call.state, CallState::InFlight(_)) {
-                return true;
-            }
-            if call.retries_left > 0 {
+        // By index with `take_at`, not `retain_mut`: the same removal as `take`, no second
+        // one in the wasm module.
+        let mut at = 0;
+        while let Some((id, call)) = self.pending.get_mut(at) {
+            if matches!(call.state, CallState::InFlight(_)) {
+                if call.retries_left == 0 {
+                    let id = *id;
+                    self.take_at(at);
+                    failed(id);
+                    continue;
+                }
                 call.retries_left -= 1;
                 call.state = CallState::RetryAt(now + call.retry_delay);
-                true
-            } else {
-                failed(*id);
-                false
             }
-        });
+            at += 1;
+        }
     }
 
     /// Moves calls whose retry time has come back to the queue.
@@ -204,10 +207,19 @@ impl Calls {
             .min()
     }
 
-    /// Removes a call, keeping the others in order. Moved to the end by swaps of neighbours
-    /// and popped: `Vec::remove` would link its index assertion and panic message.
+    /// Removes a call, keeping the others in order.
     fn take(&mut self, id: CallId) -> Option<PendingCall> {
-        let mut at = self.pending.iter().position(|(call, _)| *call == id)?;
+        let at = self.pending.iter().position(|(call, _)| *call == id)?;
+        self.take_at(at)
+    }
+
+    /// Removes the call at `at` (an index in use), keeping the others in order. Moved to the
+    /// end by swaps of neighbours and popped: `Vec::remove` would link its index assertion
+    /// and panic message.
+    fn take_at(&mut self, mut at: usize) -> Option<PendingCall> {
+        if at >= self.pending.len() {
+            return None;
+        }
         while let Some([call, next]) = self.pending.get_mut(at..at + 2) {
             core::mem::swap(call, next);
             at += 1;
