@@ -100,6 +100,18 @@ struct PendingCall {
     state: CallState,
 }
 
+impl PendingCall {
+    /// One attempt failed: schedules a retry; `false` when none is left.
+    fn retry(&mut self, now: Instant) -> bool {
+        if self.retries_left == 0 {
+            return false;
+        }
+        self.retries_left -= 1;
+        self.state = CallState::RetryAt(now + self.retry_delay);
+        true
+    }
+}
+
 /// The calls not yet settled, oldest first. A handful at a time: a vector is enough, and a
 /// map would cost the wasm module several kilobytes of code.
 #[derive(Debug, Default)]
@@ -155,9 +167,7 @@ impl Calls {
     /// One attempt failed: schedule a retry, or give the error back when none is left.
     pub fn fail_attempt(&mut self, id: CallId, error: Error, now: Instant) -> Option<Error> {
         let (_, call) = self.pending.iter_mut().find(|(call, _)| *call == id)?;
-        if call.retries_left > 0 {
-            call.retries_left -= 1;
-            call.state = CallState::RetryAt(now + call.retry_delay);
+        if call.retry(now) {
             None
         } else {
             self.take(id);
@@ -173,15 +183,11 @@ impl Calls {
         // one in the wasm module.
         let mut at = 0;
         while let Some((id, call)) = self.pending.get_mut(at) {
-            if matches!(call.state, CallState::InFlight(_)) {
-                if call.retries_left == 0 {
-                    let id = *id;
-                    self.take_at(at);
-                    failed(id);
-                    continue;
-                }
-                call.retries_left -= 1;
-                call.state = CallState::RetryAt(now + call.retry_delay);
+            if matches!(call.state, CallState::InFlight(_)) && !call.retry(now) {
+                let id = *id;
+                self.take_at(at);
+                failed(id);
+                continue;
             }
             at += 1;
         }
