@@ -206,14 +206,16 @@ impl Engine {
         if self.is_ended() {
             return Err(Error::IteratorEnded);
         }
-        let method = request.path.first().cloned().unwrap_or_default();
+        let method = request.path.first().map_or("", String::as_str);
         if method.is_empty() {
             return Err(Error::InvalidCall {
                 reason: "the path needs a method name".to_owned(),
             });
         }
-        if !self.token.claims.allows_rpc(&method) {
-            return Err(Error::RpcNotAllowed { method });
+        if !self.token.claims.allows_rpc(method) {
+            return Err(Error::RpcNotAllowed {
+                method: method.to_owned(),
+            });
         }
         let id = self
             .calls
