@@ -138,8 +138,7 @@ impl Engine {
                 has_body,
                 payload,
             } => {
-                let answer = classify(status, event_stream, has_body, payload);
-                self.on_response(&id, status, event_stream, answer, now)
+                self.on_response(&id, status, event_stream, has_body, payload, now)
             }
             Incoming::Event {
                 id,
@@ -170,7 +169,8 @@ impl Engine {
         id: &str,
         status: u16,
         event_stream: bool,
-        answer: Answer,
+        has_body: bool,
+        payload: Payload,
         now: Instant,
     ) {
         if self.subscription_request(id) == Some(false) {
@@ -207,7 +207,8 @@ impl Engine {
             }
             return;
         };
-        match answer {
+        // Sorted only now: only a call's answer can be a failure to report.
+        match classify(status, event_stream, has_body, payload) {
             Answer::Ok(payload) => {
                 self.calls.succeed(call);
                 self.push(Output::CallSettled {
