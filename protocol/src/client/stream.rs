@@ -345,8 +345,7 @@ impl Engine {
             end += 1;
         }
         let shown = id.get(..end).unwrap_or_default();
-        let mut reason = String::with_capacity(shown.len() + 64);
-        reason.push_str(what);
+        let mut reason = String::from(what);
         reason.push_str(" for request id ");
         wire::push_json_string(&mut reason, shown);
         if shown.len() < id.len() {
