@@ -248,7 +248,9 @@ mod tests {
         assert_eq!(numeric("18446744073709551615"), Some(u64::MAX));
         assert_eq!(numeric("18446744073709551616"), None);
         assert_eq!(numeric("99999999999999999999"), None);
-        for id in ["", "0", "00", "01", "7", "10", "1a", "-1", " 1", "1 ", "+1", "٣", "12345"] {
+        for id in [
+            "", "0", "00", "01", "7", "10", "1a", "-1", " 1", "1 ", "+1", "٣", "12345",
+        ] {
             assert_eq!(
                 numeric(id).is_some(),
                 crate::ids::is_numeric_event_id(id),

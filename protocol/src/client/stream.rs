@@ -137,9 +137,7 @@ impl Engine {
                 event_stream,
                 has_body,
                 payload,
-            } => {
-                self.on_response(&id, status, event_stream, has_body, payload, now)
-            }
+            } => self.on_response(&id, status, event_stream, has_body, payload, now),
             Incoming::Event {
                 id,
                 kind,
