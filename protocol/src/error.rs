@@ -9,6 +9,10 @@ use crate::orpc_error::OrpcError;
 
 /// Everything that can go wrong while decoding, encoding or checking protocol data.
 ///
+/// The variants only the codec produces (rich JSON, tokens, oRPC errors) exist with the
+/// `codec` feature: the engine alone never builds them, and their codes would only add text
+/// to the wasm module.
+///
 /// Untrusted input (frames, bodies, tokens) only ever produces one of these; nothing in this
 /// crate panics on bad input.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -32,18 +36,21 @@ pub enum Error {
         limit: usize,
     },
     /// A rich-JSON meta entry is not `[type, ...path]` with a numeric type.
+    #[cfg(feature = "codec")]
     #[error("malformed rich-JSON meta: {reason}")]
     MalformedMeta {
         /// What was wrong.
         reason: String,
     },
     /// A rich-JSON meta path names something that is not in the JSON value.
+    #[cfg(feature = "codec")]
     #[error("rich-JSON meta path {path} does not exist in the value")]
     MetaPathNotFound {
         /// The path, rendered as JSON.
         path: String,
     },
     /// A rich-JSON meta entry cannot be applied to the value it points at.
+    #[cfg(feature = "codec")]
     #[error("rich-JSON meta type {kind} cannot apply to the value at {path}: {reason}")]
     MetaTypeMismatch {
         /// The meta type number.
@@ -60,6 +67,7 @@ pub enum Error {
         reason: String,
     },
     /// A token whose signature does not match its payload for the given key.
+    #[cfg(feature = "codec")]
     #[error("invalid token signature")]
     BadSignature,
     /// A token whose `exp` is in the past. The client engine also ends an iterator with this
@@ -73,6 +81,7 @@ pub enum Error {
         now: f64,
     },
     /// An oRPC error body that does not have the `{defined, code, status, message}` shape.
+    #[cfg(feature = "codec")]
     #[error("malformed oRPC error: {reason}")]
     MalformedOrpcError {
         /// What was wrong.
@@ -139,12 +148,17 @@ impl Error {
             Error::MalformedMessage { .. } => "MALFORMED_MESSAGE",
             Error::UnknownMessageType(_) => "UNKNOWN_MESSAGE_TYPE",
             Error::FrameTooLarge { .. } => "FRAME_TOO_LARGE",
+            #[cfg(feature = "codec")]
             Error::MalformedMeta { .. } => "MALFORMED_META",
+            #[cfg(feature = "codec")]
             Error::MetaPathNotFound { .. } => "META_PATH_NOT_FOUND",
+            #[cfg(feature = "codec")]
             Error::MetaTypeMismatch { .. } => "META_TYPE_MISMATCH",
             Error::InvalidToken { .. } => "INVALID_TOKEN",
+            #[cfg(feature = "codec")]
             Error::BadSignature => "BAD_SIGNATURE",
             Error::TokenExpired { .. } => "TOKEN_EXPIRED",
+            #[cfg(feature = "codec")]
             Error::MalformedOrpcError { .. } => "MALFORMED_ORPC_ERROR",
             Error::RpcNotAllowed { .. } => "RPC_NOT_ALLOWED",
             Error::InvalidCall { .. } => "INVALID_CALL",

@@ -100,6 +100,18 @@ struct PendingCall {
     state: CallState,
 }
 
+impl PendingCall {
+    /// One attempt failed: schedules a retry; `false` when none is left.
+    fn retry(&mut self, now: Instant) -> bool {
+        if self.retries_left == 0 {
+            return false;
+        }
+        self.retries_left -= 1;
+        self.state = CallState::RetryAt(now + self.retry_delay);
+        true
+    }
+}
+
 /// The calls not yet settled, oldest first. A handful at a time: a vector is enough, and a
 /// map would cost the wasm module several kilobytes of code.
 #[derive(Debug, Default)]
@@ -125,17 +137,16 @@ impl Calls {
         id
     }
 
-    /// The frames of every queued call, now marked in flight.
-    pub fn send_queued(&mut self, ids: &mut RequestIdGenerator) -> Vec<String> {
-        let mut out = Vec::new();
+    /// Hands `send` the frame of every queued call, now marked in flight (a callback, not a
+    /// vector of frames: one allocation and loop less per flush).
+    pub fn send_queued(&mut self, ids: &mut RequestIdGenerator, mut send: impl FnMut(String)) {
         for (_, call) in &mut self.pending {
             if matches!(call.state, CallState::Queued) {
                 let id = ids.next_id();
-                out.push(wire::request(&id, PATH_CALL, &call.body, None));
+                send(wire::request(&id, PATH_CALL, &call.body, None));
                 call.state = CallState::InFlight(id);
             }
         }
-        out
     }
 
     /// The call a request id belongs to, if it is in flight.
@@ -156,9 +167,7 @@ impl Calls {
     /// One attempt failed: schedule a retry, or give the error back when none is left.
     pub fn fail_attempt(&mut self, id: CallId, error: Error, now: Instant) -> Option<Error> {
         let (_, call) = self.pending.iter_mut().find(|(call, _)| *call == id)?;
-        if call.retries_left > 0 {
-            call.retries_left -= 1;
-            call.state = CallState::RetryAt(now + call.retry_delay);
+        if call.retry(now) {
             None
         } else {
             self.take(id);
@@ -166,25 +175,22 @@ impl Calls {
         }
     }
 
-    /// The socket is gone: every call in flight failed this attempt. Returns, in order, the
-    /// calls with no retry left (now forgotten); the caller builds their error, so no error
-    /// is cloned per call.
-    pub fn socket_lost(&mut self, now: Instant) -> Vec<CallId> {
-        let mut failed = Vec::new();
-        self.pending.retain_mut(|(id, call)| {
-            if !matches!(call.state, CallState::InFlight(_)) {
-                return true;
+    /// The socket is gone: every call in flight failed this attempt. Hands `failed`, in
+    /// order, the calls with no retry left (now forgotten); the caller builds their error, so
+    /// no error is cloned per call.
+    pub fn socket_lost(&mut self, now: Instant, mut failed: impl FnMut(CallId)) {
+        // By index with `take_at`, not `retain_mut`: the same removal as `take`, no second
+        // one in the wasm module.
+        let mut at = 0;
+        while let Some((id, call)) = self.pending.get_mut(at) {
+            if matches!(call.state, CallState::InFlight(_)) && !call.retry(now) {
+                let id = *id;
+                self.take_at(at);
+                failed(id);
+                continue;
             }
-            if call.retries_left > 0 {
-                call.retries_left -= 1;
-                call.state = CallState::RetryAt(now + call.retry_delay);
-                true
-            } else {
-                failed.push(*id);
-                false
-            }
-        });
-        failed
+            at += 1;
+        }
     }
 
     /// Moves calls whose retry time has come back to the queue.
@@ -207,17 +213,24 @@ impl Calls {
             .min()
     }
 
-    /// Whether any call waits for a socket.
-    pub fn has_queued(&self) -> bool {
-        self.pending
-            .iter()
-            .any(|(_, call)| matches!(call.state, CallState::Queued))
-    }
-
     /// Removes a call, keeping the others in order.
     fn take(&mut self, id: CallId) -> Option<PendingCall> {
         let at = self.pending.iter().position(|(call, _)| *call == id)?;
-        Some(self.pending.remove(at).1)
+        self.take_at(at)
+    }
+
+    /// Removes the call at `at` (an index in use), keeping the others in order. Moved to the
+    /// end by swaps of neighbours and popped: `Vec::remove` would link its index assertion
+    /// and panic message.
+    fn take_at(&mut self, mut at: usize) -> Option<PendingCall> {
+        if at >= self.pending.len() {
+            return None;
+        }
+        while let Some([call, next]) = self.pending.get_mut(at..at + 2) {
+            core::mem::swap(call, next);
+            at += 1;
+        }
+        self.pending.pop().map(|(_, call)| call)
     }
 
     /// Forgets a call; `Some(Some(request))` when it was in flight and the object should be told.
@@ -228,12 +241,12 @@ impl Calls {
         })
     }
 
-    /// Forgets every call, returning their ids.
-    pub fn drain(&mut self) -> Vec<CallId> {
+    /// Forgets every call, yielding their ids (an iterator: collecting them into a new
+    /// vector links std's in-place collection for this one use).
+    pub fn drain(&mut self) -> impl Iterator<Item = CallId> {
         core::mem::take(&mut self.pending)
             .into_iter()
             .map(|(id, _)| id)
-            .collect()
     }
 }
 
@@ -280,11 +293,13 @@ mod tests {
         let body = r#"{"json":{"path":["m"],"input":null},"meta":[[3,"input"]]}"#;
         let call = calls.add(body.to_owned(), 1, Duration::from_secs(1));
         let mut ids = RequestIdGenerator::new();
+        let mut sent = Vec::new();
+        calls.send_queued(&mut ids, |text| sent.push(text));
         assert_eq!(
-            calls.send_queued(&mut ids),
+            sent,
             vec![format!(r#"{{"i":"1","p":{{"u":"/call","b":{body}}}}}"#)]
         );
-        assert!(calls.send_queued(&mut ids).is_empty());
+        calls.send_queued(&mut ids, |_| panic!("sent twice"));
         assert_eq!(calls.by_request("1"), Some(call));
     }
 }

@@ -47,9 +47,10 @@ impl Engine {
             probe_deadline: None,
             probe_request: None,
             expiry_probes: Vec::new(),
+            expiry_probes_sent: 0,
             barrier: None,
             subscription: Subscription::RetryAt(now),
-            socket_claims: self.token.claims.clone(),
+            socket_claims: None,
             update: None,
         }));
         self.set_state(ConnectionState::Open);
@@ -73,7 +74,10 @@ impl Engine {
                 if code == CLOSE_CODE_TOKEN_EXPIRED {
                     // The object closed on the token it held; if a fresher one already
                     // arrived (its `/updateToken` was too late), reconnecting with it is enough.
-                    let newer_token = open.socket_claims != self.token.claims;
+                    let newer_token = open
+                        .socket_claims
+                        .as_ref()
+                        .is_some_and(|held| *held != self.token.claims);
                     self.link = Link::Waiting { until: now };
                     self.fail_calls_in_flight(code, &reason, now);
                     if newer_token && !self.token_expired(now) {
@@ -90,15 +94,16 @@ impl Engine {
     }
 
     fn fail_calls_in_flight(&mut self, code: u16, reason: &str, now: Instant) {
-        for call in self.calls.socket_lost(now) {
-            self.push(Output::CallSettled {
+        let outputs = &mut self.outputs;
+        self.calls.socket_lost(now, |call| {
+            outputs.push(Output::CallSettled {
                 call,
                 result: Err(Error::ConnectionClosed {
                     code,
                     reason: reason.to_owned(),
                 }),
             });
-        }
+        });
     }
 
     /// The socket failed (or never opened): wait and try again, spending an attempt unless
@@ -278,11 +283,13 @@ impl Engine {
 
     /// Sends every call waiting for a socket, if one is open.
     pub(super) fn flush_calls(&mut self) {
-        if !matches!(self.link, Link::Open(_)) || !self.calls.has_queued() {
+        let Link::Open(open) = &self.link else {
             return;
-        }
-        for text in self.calls.send_queued(&mut self.request_ids) {
-            self.send(text);
-        }
+        };
+        let socket = open.socket;
+        let outputs = &mut self.outputs;
+        self.calls.send_queued(&mut self.request_ids, |text| {
+            outputs.push(Output::Send { socket, text });
+        });
     }
 }

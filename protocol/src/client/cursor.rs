@@ -27,7 +27,6 @@
 //! Non-numeric ids (custom ids, resume off) cannot be compared: the cursor is the last one.
 
 use super::wire::{decimal, digits as decimal_digits};
-use crate::ids::is_numeric_event_id;
 use crate::prelude::*;
 
 /// Where the next subscription resumes from, and whether it can resume at all.
@@ -61,11 +60,17 @@ impl ResumeCursor {
 
     /// Starts watching a new subscription; returns the `last-event-id` to send with it.
     pub fn begin_subscription(&mut self) -> Option<String> {
+        self.begin();
+        self.cursor.clone()
+    }
+
+    /// [`Self::begin_subscription`] without a copy of the id (the engine reads it in place
+    /// with [`Self::last_event_id`]).
+    pub(super) fn begin(&mut self) {
         self.tracker = match self.cursor.as_deref() {
             None => Tracker::live(),
             Some(cursor) => Tracker::replay(numeric(cursor).map_or(0, |c| c.saturating_add(1))),
         };
-        self.cursor.clone()
     }
 
     /// Records the id (or its absence) of an event of the current subscription, duplicates
@@ -96,12 +101,19 @@ impl ResumeCursor {
 
 /// A canonical decimal id that fits `u64` (the object's ids are SQLite integers).
 pub(super) fn numeric(id: &str) -> Option<u64> {
-    if !is_numeric_event_id(id) {
+    // One pass that checks and parses: what `is_numeric_event_id` accepts (digits, no
+    // leading zero), read in the same loop.
+    if id.is_empty() || (id.len() > 1 && id.starts_with('0')) {
         return None;
     }
-    id.bytes().try_fold(0u64, |value, digit| {
-        times_ten(value)?.checked_add(u64::from(digit.wrapping_sub(b'0')))
-    })
+    let mut value = 0u64;
+    for digit in id.bytes() {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = times_ten(value)?.checked_add(u64::from(digit - b'0'))?;
+    }
+    Some(value)
 }
 
 /// Whether `a` sorts before `b` as text (their decimal forms compared byte by byte).
@@ -236,6 +248,15 @@ mod tests {
         assert_eq!(numeric("18446744073709551615"), Some(u64::MAX));
         assert_eq!(numeric("18446744073709551616"), None);
         assert_eq!(numeric("99999999999999999999"), None);
+        for id in [
+            "", "0", "00", "01", "7", "10", "1a", "-1", " 1", "1 ", "+1", "٣", "12345",
+        ] {
+            assert_eq!(
+                numeric(id).is_some(),
+                crate::ids::is_numeric_event_id(id),
+                "{id:?}"
+            );
+        }
     }
 
     fn feed(cursor: &mut ResumeCursor, ids: &[&str]) {

@@ -9,25 +9,26 @@
 //! few hundred bytes where std's hash map (with SipHash and its random keys) costs kilobytes.
 
 use crate::prelude::*;
-use alloc::collections::VecDeque;
 
 /// Remembers the last `capacity` delivered ids.
 #[derive(Debug, Clone)]
 pub struct DeliveredIds {
     capacity: usize,
-    /// The remembered ids, oldest first; `first` is the sequence number of the front one.
-    order: VecDeque<String>,
-    first: u64,
+    /// The remembered ids in a ring: a new id takes the place of the oldest once it is full.
+    /// A plain vector: a `VecDeque` would link its ring arithmetic a second time.
+    ring: Vec<String>,
+    /// Where in `ring` the next id goes.
+    next: usize,
     /// Open addressing with linear probing: `EMPTY`, `GONE` (a forgotten id: probes go on),
-    /// or the sequence number of an id in `order`. Its length is a power of two at least twice
-    /// the capacity, so probes stay short and always find a free slot.
-    slots: Vec<u64>,
+    /// or the place of an id in `ring`. Its length is a power of two at least twice the
+    /// capacity, so probes stay short and always find a free slot.
+    slots: Vec<usize>,
     /// `GONE` slots; the table is rebuilt when they pile up.
     gone: usize,
 }
 
-const EMPTY: u64 = u64::MAX;
-const GONE: u64 = u64::MAX - 1;
+const EMPTY: usize = usize::MAX;
+const GONE: usize = usize::MAX - 1;
 
 /// FNV-1a: a hostile object can make ids collide, which costs it only the probes of its own
 /// bounded set.
@@ -43,8 +44,8 @@ impl DeliveredIds {
         let capacity = capacity.clamp(1, 1 << 24);
         DeliveredIds {
             capacity,
-            order: VecDeque::new(),
-            first: 0,
+            ring: Vec::new(),
+            next: 0,
             slots: vec![EMPTY; (capacity * 2).next_power_of_two()],
             gone: 0,
         }
@@ -56,16 +57,19 @@ impl DeliveredIds {
             Ok(_) => return false,
             Err(free) => free,
         };
-        let sequence = self.first + self.order.len() as u64;
-        if let Some(slot) = self.slots.get_mut(free) {
-            if *slot == GONE {
-                self.gone -= 1;
-            }
-            *slot = sequence;
+        let at = self.next;
+        self.next = if at + 1 >= self.capacity { 0 } else { at + 1 };
+        // Full: the oldest id leaves the table before the new one takes its place.
+        if let Some(Ok(oldest)) = self.ring.get(at).map(|oldest| self.find(oldest)) {
+            self.set(oldest, GONE);
         }
-        self.order.push_back(id.to_owned());
-        if self.order.len() > self.capacity {
-            self.forget_oldest();
+        match self.ring.get_mut(at) {
+            Some(place) => *place = id.to_owned(),
+            None => self.ring.push(id.to_owned()),
+        }
+        self.set(free, at);
+        if self.gone > self.slots.len() / 4 {
+            self.rebuild();
         }
         true
     }
@@ -77,12 +81,25 @@ impl DeliveredIds {
 
     /// How many ids are remembered.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.ring.len()
     }
 
     /// Whether no id is remembered.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.ring.is_empty()
+    }
+
+    /// Sets a slot, keeping the count of `GONE` ones.
+    fn set(&mut self, slot: usize, value: usize) {
+        if let Some(slot) = self.slots.get_mut(slot) {
+            if *slot == GONE {
+                self.gone -= 1;
+            }
+            if value == GONE {
+                self.gone += 1;
+            }
+            *slot = value;
+        }
     }
 
     /// `Ok(slot)` holding `id`, or `Err(slot)` where it would go.
@@ -97,9 +114,8 @@ impl DeliveredIds {
                 GONE => {
                     reusable.get_or_insert(at);
                 }
-                sequence => {
-                    let index = sequence.wrapping_sub(self.first) as usize;
-                    if self.order.get(index).is_some_and(|known| known == id) {
+                place => {
+                    if self.ring.get(place).is_some_and(|known| known == id) {
                         return Ok(at);
                     }
                 }
@@ -109,34 +125,18 @@ impl DeliveredIds {
         Err(reusable.unwrap_or(at))
     }
 
-    fn forget_oldest(&mut self) {
-        let found = match self.order.front() {
-            Some(oldest) => self.find(oldest),
-            None => return,
-        };
-        self.order.pop_front();
-        self.first += 1;
-        if let Some(slot) = found.ok().and_then(|slot| self.slots.get_mut(slot)) {
-            *slot = GONE;
-            self.gone += 1;
-        }
-        if self.gone > self.slots.len() / 4 {
-            self.rebuild();
-        }
-    }
-
     /// Clears the forgotten slots by inserting every remembered id again.
     fn rebuild(&mut self) {
         self.slots.fill(EMPTY);
         self.gone = 0;
         let mask = self.slots.len() - 1;
-        for (index, id) in self.order.iter().enumerate() {
+        for (place, id) in self.ring.iter().enumerate() {
             let mut at = hash(id) as usize & mask;
             while self.slots.get(at).is_some_and(|slot| *slot != EMPTY) {
                 at = (at + 1) & mask;
             }
             if let Some(slot) = self.slots.get_mut(at) {
-                *slot = self.first + index as u64;
+                *slot = place;
             }
         }
     }

@@ -6,7 +6,6 @@
 //! drains [`Engine::poll_output`] until it returns `None`, doing what each output says.
 
 use crate::prelude::*;
-use alloc::collections::VecDeque;
 use core::time::Duration;
 
 use super::backoff::SplitMix64;
@@ -75,16 +74,22 @@ pub(super) struct OpenLink {
     /// The request id of the latest probe, whose 404 answer is expected and not reported.
     pub(super) probe_request: Option<String>,
     /// The request ids of the latest expiry probes (refresh off), whose 404 answers are
-    /// expected too; at most [`super::stream::EXPIRY_PROBES_KEPT`].
+    /// expected too; at most [`super::stream::EXPIRY_PROBES_KEPT`], in a ring (only whether
+    /// an id is among them matters; `Vec::remove` would link a panic).
     pub(super) expiry_probes: Vec<String>,
+    /// Expiry probes sent on this socket: the next one's place in the ring.
+    pub(super) expiry_probes_sent: usize,
     /// The request id of the barrier sent after a replay was asked for, and when the engine
     /// stops waiting for its answer (see `order`).
     pub(super) barrier: Option<(String, Instant)>,
     pub(super) subscription: Subscription,
-    /// The claims the object holds for this socket (change with `/updateToken`).
-    pub(super) socket_claims: TokenClaims,
-    /// An `/updateToken` in flight: its request id and the claims it pushes.
-    pub(super) update: Option<(String, TokenClaims)>,
+    /// The claims the object holds for this socket (change with `/updateToken`); `None`
+    /// while they are the current token's. The claims are moved here when a new token comes,
+    /// never cloned: their clone costs the wasm module a few hundred bytes.
+    pub(super) socket_claims: Option<TokenClaims>,
+    /// The request id of an `/updateToken` in flight. It pushes the current token's claims:
+    /// any newer token replaces it (or the socket).
+    pub(super) update: Option<String>,
 }
 
 /// The durable iterator client state machine. See the module documentation.
@@ -115,7 +120,11 @@ pub struct Engine {
     pub(super) subscribed_before: bool,
     pub(super) calls: Calls,
     pub(super) state: ConnectionState,
-    pub(super) outputs: VecDeque<Output>,
+    /// Outputs in order; those before `next_output` were taken (left as placeholders). A
+    /// plain vector costs the wasm module less than a `VecDeque`, whose ring indexing is
+    /// linked for every push and pop.
+    pub(super) outputs: Vec<Output>,
+    pub(super) next_output: usize,
 }
 
 impl Engine {
@@ -155,11 +164,13 @@ impl Engine {
             subscribed_before: false,
             calls: Calls::default(),
             state: ConnectionState::Connecting { attempt: 0 },
-            outputs: VecDeque::new(),
+            outputs: Vec::new(),
+            next_output: 0,
             options,
         };
-        // The first state is reported even though `connect` finds it unchanged.
-        engine.push(Output::State(engine.state.clone()));
+        // The first state is reported even though `connect` finds it unchanged (built again,
+        // not cloned: the clone is linked into the entry point for this line otherwise).
+        engine.push(Output::State(ConnectionState::Connecting { attempt: 0 }));
         engine.schedule_refresh(now);
         engine.schedule_expiry_check();
         engine.connect(now);
@@ -195,14 +206,16 @@ impl Engine {
         if self.is_ended() {
             return Err(Error::IteratorEnded);
         }
-        let method = request.path.first().cloned().unwrap_or_default();
+        let method = request.path.first().map_or("", String::as_str);
         if method.is_empty() {
             return Err(Error::InvalidCall {
                 reason: "the path needs a method name".to_owned(),
             });
         }
-        if !self.token.claims.allows_rpc(&method) {
-            return Err(Error::RpcNotAllowed { method });
+        if !self.token.claims.allows_rpc(method) {
+            return Err(Error::RpcNotAllowed {
+                method: method.to_owned(),
+            });
         }
         let id = self
             .calls
@@ -288,7 +301,18 @@ impl Engine {
 
     /// The next thing the driver must do, or `None` when there is nothing left.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        match self.outputs.get_mut(self.next_output) {
+            Some(slot) => {
+                self.next_output += 1;
+                Some(core::mem::replace(slot, Output::PossibleGap))
+            }
+            None => {
+                // All taken: start over, so the vector does not grow with the engine's life.
+                self.outputs.clear();
+                self.next_output = 0;
+                None
+            }
+        }
     }
 
     /// The client id this iterator uses on every connect.
@@ -327,7 +351,7 @@ impl Engine {
     }
 
     pub(super) fn push(&mut self, output: Output) {
-        self.outputs.push_back(output);
+        self.outputs.push(output);
     }
 
     pub(super) fn set_state(&mut self, state: ConnectionState) {

@@ -10,7 +10,7 @@ use core::time::Duration;
 use super::claims::TokenClaims;
 use super::engine::{Engine, Link, CLOSE_NORMAL};
 use super::events::{ConnectionState, Output, SocketId};
-use super::time::{duration_from_secs_f64, Instant};
+use super::time::{doubled, duration_from_secs_f64, micros_less, Instant};
 use super::wire;
 use crate::consts::PATH_UPDATE_TOKEN;
 use crate::error::Error;
@@ -105,25 +105,25 @@ impl Engine {
         let Some(before) = self.options.refresh_before_expire else {
             return;
         };
-        let hidden_age = if is_whole(self.token.claims.iat) {
-            IAT_RESOLUTION
-        } else {
-            Duration::ZERO
-        };
-        let lifetime = self.token.lifetime().saturating_sub(hidden_age);
-        let at = self.token.received_at + lifetime.saturating_sub(before);
+        let at = self.earliest_expiry_less(before);
         self.refresh.due = Some(at.max(self.earliest_refresh(now)));
     }
 
     /// The earliest instant the current token may have expired: its lifetime counted from
     /// receipt, less the second a whole-second `iat` may hide.
     fn earliest_expiry(&self) -> Instant {
+        self.earliest_expiry_less(Duration::ZERO)
+    }
+
+    /// [`Self::earliest_expiry`] less `margin` (never before the token arrived).
+    fn earliest_expiry_less(&self, margin: Duration) -> Instant {
         let hidden_age = if is_whole(self.token.claims.iat) {
-            IAT_RESOLUTION
+            IAT_RESOLUTION.as_secs()
         } else {
-            Duration::ZERO
+            0
         };
-        self.token.received_at + self.token.lifetime().saturating_sub(hidden_age)
+        let lifetime = micros_less(self.token.lifetime(), margin, hidden_age);
+        self.token.received_at.plus_micros(lifetime)
     }
 
     /// With refresh off, arms the expiry check at the token's earliest possible expiry.
@@ -258,16 +258,19 @@ impl Engine {
         let first = self.options.refresh_retry_delay;
         let cap = first.max(self.options.backoff.max);
         let doublings = self.refresh.failures.saturating_sub(1).min(MAX_DOUBLINGS);
-        first.saturating_mul(1 << doublings).min(cap)
+        doubled(first, doublings).min(cap)
     }
 
     /// Uses a fresh token: on the live socket through `/updateToken` when channel and tags
     /// are unchanged (the object requires that), otherwise by reconnecting with it.
     fn adopt_token(&mut self, token: String, claims: TokenClaims, now: Instant) {
-        self.token = TokenState::new(token.clone(), claims.clone(), now);
+        let previous = core::mem::replace(&mut self.token, TokenState::new(token, claims, now));
+        if let Link::Open(open) = &mut self.link {
+            open.socket_claims.get_or_insert(previous.claims);
+        }
         self.failed_opens = 0;
         self.push(Output::TokenUpdated {
-            token: token.clone(),
+            token: self.token.token.clone(),
         });
         self.schedule_refresh(now);
         enum Next {
@@ -280,7 +283,14 @@ impl Engine {
         let next = match &self.link {
             Link::AwaitingToken => Next::Connect,
             Link::Connecting { socket, .. } => Next::Restart(*socket),
-            Link::Open(open) if open.socket_claims.can_update_to(&claims) => Next::Update,
+            Link::Open(open)
+                if open
+                    .socket_claims
+                    .as_ref()
+                    .is_some_and(|held| held.can_update_to(&self.token.claims)) =>
+            {
+                Next::Update
+            }
             Link::Open(_) => Next::Reconnect,
             Link::Waiting { .. } | Link::Offline | Link::Ended => Next::Keep,
         };
@@ -297,10 +307,10 @@ impl Engine {
             }
             Next::Update => {
                 let request = self.request_ids.next_id();
-                let body = wire::update_token_body(&token);
+                let body = wire::update_token_body(&self.token.token);
                 let text = wire::request(&request, PATH_UPDATE_TOKEN, &body, None);
                 if let Link::Open(open) = &mut self.link {
-                    open.update = Some((request, claims));
+                    open.update = Some(request);
                 }
                 self.send(text);
             }
@@ -315,11 +325,12 @@ impl Engine {
         let Link::Open(open) = &mut self.link else {
             return;
         };
-        let Some((_, claims)) = open.update.take() else {
+        if open.update.take().is_none() {
             return;
-        };
+        }
         if accepted {
-            open.socket_claims = claims;
+            // The object holds the current token's claims now (see `OpenLink::update`).
+            open.socket_claims = None;
         } else {
             self.reconnect_now("token update refused".to_owned(), now);
         }

@@ -30,29 +30,22 @@ const EMPTY_BODY: &str = "{}";
 impl Engine {
     /// Sends `/subscribe` from the resume cursor.
     pub(super) fn subscribe(&mut self) {
-        let last_event_id = self.cursor.begin_subscription();
-        if !self.order.begin(last_event_id.as_deref()) {
+        self.cursor.begin();
+        if !self.order.begin(self.cursor.last_event_id()) {
             // This subscription cannot bring lower ids than what an earlier one left held.
             self.release_held(false);
         }
-        let signal = self.subscribed_before.then(|| match &last_event_id {
+        let last_event_id = self.cursor.last_event_id();
+        let signal = self.subscribed_before.then(|| match last_event_id {
             Some(id) if self.cursor.can_resume() => Output::Resumed {
-                last_event_id: id.clone(),
+                last_event_id: id.to_owned(),
             },
             _ => Output::PossibleGap,
         });
         let request = self.request_ids.next_id();
-        let text = wire::request(
-            &request,
-            PATH_SUBSCRIBE,
-            EMPTY_BODY,
-            last_event_id.as_deref(),
-        );
+        let text = wire::request(&request, PATH_SUBSCRIBE, EMPTY_BODY, last_event_id);
         if let Link::Open(open) = &mut self.link {
-            open.subscription = Subscription::Requested {
-                request: request.clone(),
-                signal,
-            };
+            open.subscription = Subscription::Requested { request, signal };
         }
         self.send(text);
     }
@@ -64,21 +57,21 @@ impl Engine {
             return;
         };
         let request = self.request_ids.next_id();
+        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         if let Link::Open(open) = &mut self.link {
             open.probe_deadline = Some(now + timeout);
-            open.probe_request = Some(request.clone());
+            open.probe_request = Some(request);
         }
-        let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
         self.send(text);
     }
 
     /// Sends the barrier that tells when the replay asked for is complete (see `order`).
     fn send_barrier(&mut self, now: Instant) {
         let request = self.request_ids.next_id();
-        if let Link::Open(open) = &mut self.link {
-            open.barrier = Some((request.clone(), now + BARRIER_TIMEOUT));
-        }
         let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
+        if let Link::Open(open) = &mut self.link {
+            open.barrier = Some((request, now + BARRIER_TIMEOUT));
+        }
         self.send(text);
     }
 
@@ -105,13 +98,15 @@ impl Engine {
     /// its 404 answer is expected. Leaves the liveness deadline as it is.
     pub(super) fn send_expiry_probe(&mut self) {
         let request = self.request_ids.next_id();
-        if let Link::Open(open) = &mut self.link {
-            if open.expiry_probes.len() >= EXPIRY_PROBES_KEPT {
-                open.expiry_probes.remove(0);
-            }
-            open.expiry_probes.push(request.clone());
-        }
         let text = wire::request(&request, PATH_LIVENESS_PROBE, EMPTY_BODY, None);
+        if let Link::Open(open) = &mut self.link {
+            let place = open.expiry_probes_sent % EXPIRY_PROBES_KEPT;
+            open.expiry_probes_sent = open.expiry_probes_sent.wrapping_add(1);
+            match open.expiry_probes.get_mut(place) {
+                Some(oldest) => *oldest = request,
+                None => open.expiry_probes.push(request),
+            }
+        }
         self.send(text);
     }
 
@@ -142,10 +137,7 @@ impl Engine {
                 event_stream,
                 has_body,
                 payload,
-            } => {
-                let answer = classify(status, event_stream, has_body, payload);
-                self.on_response(&id, status, event_stream, answer, now)
-            }
+            } => self.on_response(&id, status, event_stream, has_body, payload, now),
             Incoming::Event {
                 id,
                 kind,
@@ -157,15 +149,17 @@ impl Engine {
         }
     }
 
-    fn subscription_request(&self) -> Option<(&str, bool)> {
-        match &self.link {
+    /// Whether `id` is the subscription's request: `Some(true)` once its stream is open.
+    fn subscription_request(&self, id: &str) -> Option<bool> {
+        let (request, streaming) = match &self.link {
             Link::Open(open) => match &open.subscription {
-                Subscription::Requested { request, .. } => Some((request, false)),
-                Subscription::Streaming { request } => Some((request, true)),
-                Subscription::RetryAt(_) => None,
+                Subscription::Requested { request, .. } => (request, false),
+                Subscription::Streaming { request } => (request, true),
+                Subscription::RetryAt(_) => return None,
             },
-            _ => None,
-        }
+            _ => return None,
+        };
+        (request == id).then_some(streaming)
     }
 
     fn on_response(
@@ -173,10 +167,11 @@ impl Engine {
         id: &str,
         status: u16,
         event_stream: bool,
-        answer: Answer,
+        has_body: bool,
+        payload: Payload,
         now: Instant,
     ) {
-        if self.subscription_request() == Some((id, false)) {
+        if self.subscription_request(id) == Some(false) {
             if status < 400 && event_stream {
                 self.on_stream_open(id, now);
             } else {
@@ -193,7 +188,7 @@ impl Engine {
         }
         let is_update = matches!(
             &self.link,
-            Link::Open(open) if open.update.as_ref().is_some_and(|(request, _)| request == id)
+            Link::Open(open) if open.update.as_ref().is_some_and(|request| request == id)
         );
         if is_update {
             self.on_update_answer((200..400).contains(&status), now);
@@ -202,7 +197,7 @@ impl Engine {
         let Some(call) = self.calls.by_request(id) else {
             let probe = matches!(
                 &self.link,
-                Link::Open(open) if open.probe_request.as_deref() == Some(id)
+                Link::Open(open) if open.probe_request.as_ref().is_some_and(|probe| probe == id)
                     || open.expiry_probes.iter().any(|probe| probe == id)
             );
             if !probe {
@@ -210,7 +205,8 @@ impl Engine {
             }
             return;
         };
-        match answer {
+        // Sorted only now: only a call's answer can be a failure to report.
+        match classify(status, event_stream, has_body, payload) {
             Answer::Ok(payload) => {
                 self.calls.succeed(call);
                 self.push(Output::CallSettled {
@@ -268,7 +264,7 @@ impl Engine {
         data: Payload,
         now: Instant,
     ) {
-        if self.subscription_request() != Some((id, true)) {
+        if self.subscription_request(id) != Some(true) {
             return self.ignore_unknown("event", id);
         }
         if let Some(retry) = retry_ms {
@@ -312,10 +308,7 @@ impl Engine {
     }
 
     fn on_server_abort(&mut self, id: &str, now: Instant) {
-        if self
-            .subscription_request()
-            .is_some_and(|(request, _)| request == id)
-        {
+        if self.subscription_request(id).is_some() {
             self.subscription_failed(now);
         } else if let Some(call) = self.calls.by_request(id) {
             let error = Error::UnexpectedResponse {
@@ -339,27 +332,25 @@ impl Engine {
         // bytes (a byte that is not a continuation starts a character): decoding them would
         // add core's character iterator to the wasm module for this one message.
         let mut chars = 0;
-        let mut end = id.len();
-        for (at, byte) in id.bytes().enumerate() {
+        let mut end = 0;
+        while let Some(byte) = id.as_bytes().get(end) {
             if byte & 0xc0 != 0x80 {
                 if chars == 40 {
-                    end = at;
                     break;
                 }
                 chars += 1;
             }
+            end += 1;
         }
         let shown = id.get(..end).unwrap_or_default();
-        let mut reason = String::with_capacity(shown.len() + 64);
-        reason.push_str(what);
+        let mut reason = String::from(what);
         reason.push_str(" for request id ");
-        let mut quoted = String::with_capacity(shown.len() + 5);
-        wire::push_json_string(&mut quoted, shown);
+        wire::push_json_string(&mut reason, shown);
         if shown.len() < id.len() {
-            quoted.pop();
-            quoted.push_str("...\"");
+            // The closing quote goes after the ellipsis.
+            reason.pop();
+            reason.push_str("...\"");
         }
-        reason.push_str(&quoted);
         reason.push_str(", which is not in use");
         self.ignore(Error::UnexpectedResponse { reason });
     }

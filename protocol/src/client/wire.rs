@@ -56,7 +56,12 @@ pub fn update_token_body(token: &str) -> String {
 pub fn push_json_string(out: &mut String, value: &str) {
     out.push_str("\"");
     let mut start = 0;
-    for (at, byte) in value.bytes().enumerate() {
+    // A plain index loop: `bytes().enumerate()` is an iterator adapter the wasm module would
+    // link for this loop alone.
+    let mut next = 0;
+    while let Some(&byte) = value.as_bytes().get(next) {
+        let at = next;
+        next += 1;
         let escape = match byte {
             b'"' => "\\\"",
             b'\\' => "\\\\",
