@@ -89,7 +89,14 @@ impl<'a> Fields<'a> {
         if counted != units {
             return None;
         }
-        let (field, rest) = self.text.split_at_checked(end)?;
+        // SAFETY: `end` is the text's length or the index of a byte that starts a character,
+        // so both halves are whole UTF-8 (checking again would link core's boundary test).
+        let (field, rest) = unsafe {
+            (
+                self.text.get_unchecked(..end),
+                self.text.get_unchecked(end..),
+            )
+        };
         self.text = rest;
         Some(field)
     }
