@@ -61,7 +61,8 @@ impl Core {
     pub fn input(&mut self, kind: u32, nums: &[f64], text: &str) -> String {
         let mut out = Out::new();
         let mut fields = Fields::new(nums, text);
-        if let (Some(kind), Some(now)) = (InputKind::from_u32(kind), fields.num()) {
+        let now = fields.num();
+        if let (Some(kind), false) = (InputKind::from_u32(kind), fields.is_short()) {
             let now = Instant::from_millis_f64(now);
             let batch = self.dispatch(kind, &mut fields, now, &mut out);
             self.drain(&mut out, batch);
@@ -108,9 +109,10 @@ impl Core {
         };
         let input = match kind {
             InputKind::Init => return,
-            InputKind::Opened => fields.uint().map(|socket| Input::SocketOpened {
-                socket: SocketId(socket),
-            }),
+            InputKind::Opened => {
+                let socket = SocketId(fields.uint());
+                fields.done(Input::SocketOpened { socket })
+            }
             InputKind::Closed => read_closed(fields),
             InputKind::Frames => return,
             InputKind::Offline => Some(Input::Offline),
@@ -119,8 +121,9 @@ impl Core {
             InputKind::Refreshed => read_refreshed(fields),
             InputKind::Call => return start_call(engine, fields, now, out),
             InputKind::Abort => {
-                if let Some(call) = fields.uint() {
-                    engine.abort_call(CallId(call), now);
+                let call = CallId(fields.uint());
+                if !fields.is_short() {
+                    engine.abort_call(call, now);
                 }
                 return;
             }
@@ -206,47 +209,47 @@ fn set_optional<T>(slot: &mut Option<T>, value: f64, convert: impl FnOnce(f64) -
 // Out of line: inlined into the one caller it makes the module larger (108 B gzip, measured).
 #[inline(never)]
 fn read_start(fields: &mut Fields) -> Option<Start> {
-    let seed_low = fields.uint()? & 0xffff_ffff;
-    let seed_high = fields.uint()? & 0xffff_ffff;
-    let iat = fields.num()?;
-    let exp = fields.num()?;
-    let tag_count = fields.optional()?;
-    let rpc_count = fields.optional()?;
-    let has_last_event_id = fields.num()? > 0.0;
+    let seed_low = fields.uint() & 0xffff_ffff;
+    let seed_high = fields.uint() & 0xffff_ffff;
+    let iat = fields.num();
+    let exp = fields.num();
+    let tag_count = fields.optional();
+    let rpc_count = fields.optional();
+    let has_last_event_id = fields.num() > 0.0;
     let mut options = EngineOptions::default();
-    set_duration(&mut options.connect_timeout, fields.num()?);
-    set_duration(&mut options.stable_after, fields.num()?);
-    set_optional(&mut options.max_reconnect_attempts, fields.num()?, |n| {
+    set_duration(&mut options.connect_timeout, fields.num());
+    set_duration(&mut options.stable_after, fields.num());
+    set_optional(&mut options.max_reconnect_attempts, fields.num(), |n| {
         n as u32
     });
-    set(&mut options.auth_failure_threshold, fields.num()?, |n| {
+    set(&mut options.auth_failure_threshold, fields.num(), |n| {
         n as u32
     });
-    let liveness_idle = fields.num()?;
-    let liveness_timeout = fields.num()?;
+    let liveness_idle = fields.num();
+    let liveness_timeout = fields.num();
     if liveness_idle < 0.0 {
         options.liveness = None;
     } else if let Some(liveness) = options.liveness.as_mut() {
         set_duration(&mut liveness.idle, liveness_idle);
         set_duration(&mut liveness.timeout, liveness_timeout);
     }
-    set_optional(&mut options.refresh_before_expire, fields.num()?, millis);
-    set_duration(&mut options.refresh_retry_delay, fields.num()?);
-    set(&mut options.dedup_capacity, fields.num()?, |n| n as usize);
-    set(&mut options.max_frame_bytes, fields.num()?, |n| n as usize);
-    set_duration(&mut options.backoff.initial, fields.num()?);
-    set_duration(&mut options.backoff.max, fields.num()?);
-    set(&mut options.backoff.factor, fields.num()?, |n| n);
-    let client_id = fields.owned()?;
-    let token = fields.owned()?;
-    let chn = fields.owned()?;
+    set_optional(&mut options.refresh_before_expire, fields.num(), millis);
+    set_duration(&mut options.refresh_retry_delay, fields.num());
+    set(&mut options.dedup_capacity, fields.num(), |n| n as usize);
+    set(&mut options.max_frame_bytes, fields.num(), |n| n as usize);
+    set_duration(&mut options.backoff.initial, fields.num());
+    set_duration(&mut options.backoff.max, fields.num());
+    set(&mut options.backoff.factor, fields.num(), |n| n);
+    let client_id = fields.owned();
+    let token = fields.owned();
+    let chn = fields.owned();
     let last_event_id = if has_last_event_id {
-        Some(fields.owned()?)
+        Some(fields.owned())
     } else {
         None
     };
-    let claims = read_claims(fields, chn, tag_count, rpc_count, iat, exp)?;
-    Some(Start {
+    let claims = read_claims(fields, chn, tag_count, rpc_count, iat, exp);
+    fields.done(Start {
         options,
         client_id,
         seed: (seed_high << 32) | seed_low,
@@ -263,29 +266,23 @@ fn read_claims(
     rpc_count: Option<f64>,
     iat: f64,
     exp: f64,
-) -> Option<TokenClaims> {
-    let tags = match tag_count {
-        Some(count) => Some(fields.strings(count as u64)?),
-        None => None,
-    };
-    let rpc = match rpc_count {
-        Some(count) => Some(fields.strings(count as u64)?),
-        None => None,
-    };
-    Some(TokenClaims {
+) -> TokenClaims {
+    let tags = tag_count.map(|count| fields.strings(count as u64));
+    let rpc = rpc_count.map(|count| fields.strings(count as u64));
+    TokenClaims {
         chn,
         tags,
         rpc,
         iat,
         exp,
-    })
+    }
 }
 
 fn read_closed(fields: &mut Fields) -> Option<Input> {
-    let socket = SocketId(fields.uint()?);
-    let code = fields.num()? as u16;
-    let reason = fields.owned()?;
-    Some(Input::SocketClosed {
+    let socket = SocketId(fields.uint());
+    let code = fields.num() as u16;
+    let reason = fields.owned();
+    fields.done(Input::SocketClosed {
         socket,
         code,
         reason,
@@ -293,26 +290,31 @@ fn read_closed(fields: &mut Fields) -> Option<Input> {
 }
 
 fn read_refreshed(fields: &mut Fields) -> Option<Input> {
-    if fields.num()? <= 0.0 {
-        let reason = fields.owned()?;
-        return Some(Input::Refreshed(Err(reason)));
-    }
-    let iat = fields.num()?;
-    let exp = fields.num()?;
-    let tag_count = fields.optional()?;
-    let rpc_count = fields.optional()?;
-    let token = fields.owned()?;
-    let chn = fields.owned()?;
-    let claims = read_claims(fields, chn, tag_count, rpc_count, iat, exp)?;
-    Some(Input::Refreshed(Ok((token, claims))))
+    let refreshed = if fields.num() <= 0.0 {
+        Err(fields.owned())
+    } else {
+        let iat = fields.num();
+        let exp = fields.num();
+        let tag_count = fields.optional();
+        let rpc_count = fields.optional();
+        let token = fields.owned();
+        let chn = fields.owned();
+        Ok((
+            token,
+            read_claims(fields, chn, tag_count, rpc_count, iat, exp),
+        ))
+    };
+    fields.done(Input::Refreshed(refreshed))
 }
 
 /// Feeds a batch message by message; message `i` is payload `base + i`. The engine decides
 /// on each before the next, exactly as if they had come one by one. Returns the batch's size.
 fn feed_frames(engine: &mut Engine, fields: &mut Fields, now: Instant, base: u32) -> u32 {
-    let (Some(socket), Some(count)) = (fields.uint(), fields.uint()) else {
+    let socket = fields.uint();
+    let count = fields.uint();
+    if fields.is_short() {
         return 0;
-    };
+    }
     let count = u32::try_from(count).unwrap_or(u32::MAX);
     let socket = SocketId(socket);
     for index in 0..count {
@@ -330,12 +332,12 @@ fn feed_frames(engine: &mut Engine, fields: &mut Fields, now: Instant, base: u32
 }
 
 fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming, Error>> {
-    let message = match fields.u32()? {
+    let message = match fields.u32() {
         0 => {
-            let status = fields.num()? as u16;
-            let event_stream = fields.num()? > 0.0;
-            let has_body = fields.num()? > 0.0;
-            let id = fields.owned()?;
+            let status = fields.num() as u16;
+            let event_stream = fields.num() > 0.0;
+            let has_body = fields.num() > 0.0;
+            let id = fields.owned();
             Ok(Incoming::Response {
                 id,
                 status,
@@ -345,14 +347,14 @@ fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming,
             })
         }
         1 => {
-            let kind = match fields.u32()? {
+            let kind = match fields.u32() {
                 0 => EventKind::Message,
                 1 => EventKind::Error,
                 _ => EventKind::Done,
             };
-            let retry_ms = fields.optional()?.map(|ms| ms as u64);
-            let id = fields.owned()?;
-            let event_id = fields.optional_string()?.map(str::to_owned);
+            let retry_ms = fields.optional().map(|ms| ms as u64);
+            let id = fields.owned();
+            let event_id = fields.optional_string().map(str::to_owned);
             Ok(Incoming::Event {
                 id,
                 kind,
@@ -361,13 +363,11 @@ fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming,
                 data: handle,
             })
         }
-        2 => Ok(Incoming::Abort {
-            id: fields.owned()?,
-        }),
+        2 => Ok(Incoming::Abort { id: fields.owned() }),
         _ => {
-            let why = fields.u32()?;
-            let a = fields.uint()?;
-            let b = fields.uint()?;
+            let why = fields.u32();
+            let a = fields.uint();
+            let b = fields.uint();
             Err(match why {
                 1 => Error::UnknownMessageType(a),
                 2 => Error::FrameTooLarge {
@@ -380,7 +380,7 @@ fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming,
             })
         }
     };
-    Some(message)
+    fields.done(message)
 }
 
 fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut Out) {
@@ -406,13 +406,13 @@ fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut 
 }
 
 fn read_call(fields: &mut Fields) -> Option<CallRequest> {
-    let retries = fields.u32()?;
+    let retries = fields.u32();
     let mut retry_delay = DEFAULT_RPC_RETRY_DELAY;
-    set_duration(&mut retry_delay, fields.num()?);
-    let segments = fields.uint()?;
-    let path = fields.strings(segments)?;
-    let body = fields.owned()?;
-    Some(CallRequest {
+    set_duration(&mut retry_delay, fields.num());
+    let segments = fields.uint();
+    let path = fields.strings(segments);
+    let body = fields.owned();
+    fields.done(CallRequest {
         path,
         body,
         retries,
