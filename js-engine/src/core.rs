@@ -190,6 +190,9 @@ fn set<T>(slot: &mut T, value: f64, convert: impl FnOnce(f64) -> T) {
     }
 }
 
+// Out of line: one division into seconds and nanos for the nine durations (inlined, each
+// carries its own; 16 B gzip, measured).
+#[inline(never)]
 fn set_duration(slot: &mut Duration, value: f64) {
     set(slot, value, millis);
 }
