@@ -160,7 +160,8 @@ impl Core {
             return;
         };
         while let Some(output) = engine.poll_output() {
-            write_output(out, output, batch);
+            // By reference: the output is then dropped by one shared drop, not arm by arm.
+            write_output(out, &output, batch);
         }
         let deadline = engine.poll_timeout().map_or(-1, |at| {
             ceil_millis(at.elapsed()).min(i64::MAX as u64) as i64
@@ -423,7 +424,7 @@ fn read_call(fields: &mut Fields) -> Option<CallRequest> {
     })
 }
 
-fn write_output(out: &mut Out, output: Output, batch: Batch) {
+fn write_output(out: &mut Out, output: &Output, batch: Batch) {
     match output {
         Output::OpenSocket { socket, token, .. } => {
             out.op(OutputOp::Open).uint(socket.0).str(&token);
@@ -438,10 +439,10 @@ fn write_output(out: &mut Out, output: Output, batch: Batch) {
         } => {
             out.op(OutputOp::Close)
                 .uint(socket.0)
-                .uint(u64::from(code))
+                .uint(u64::from(*code))
                 .str(&reason);
         }
-        Output::Event { id, payload } => match batch.index(payload) {
+        Output::Event { id, payload } => match batch.index(*payload) {
             Some(index) => {
                 out.op(OutputOp::Event)
                     .uint(u64::from(index))
@@ -455,7 +456,7 @@ fn write_output(out: &mut Out, output: Output, batch: Batch) {
         },
         Output::Keep { payload } => {
             out.op(OutputOp::Keep)
-                .int(batch.position(payload))
+                .int(batch.position(*payload))
                 .uint(u64::from(payload.0));
         }
         Output::State(state) => write_state(out, &state),
@@ -471,7 +472,7 @@ fn write_output(out: &mut Out, output: Output, batch: Batch) {
         Output::RefreshFailed { reason, retry_in } => {
             out.op(OutputOp::RefreshFailed)
                 .str(&reason)
-                .uint(ceil_millis(retry_in));
+                .uint(ceil_millis(*retry_in));
         }
         Output::TokenUpdated { token, .. } => {
             out.op(OutputOp::Token).str(&token);
@@ -484,7 +485,7 @@ fn write_output(out: &mut Out, output: Output, batch: Batch) {
             Ok(answer) => {
                 out.op(OutputOp::CallOk)
                     .uint(call.0)
-                    .int(batch.position(answer));
+                    .int(batch.position(*answer));
             }
             Err(error) => {
                 out.op(OutputOp::CallErr).uint(call.0);
