@@ -109,15 +109,14 @@ impl Core {
         };
         let input = match kind {
             InputKind::Init => return,
-            InputKind::Opened => {
-                let socket = SocketId(fields.uint());
-                fields.done(Input::SocketOpened { socket })
-            }
+            InputKind::Opened => Input::SocketOpened {
+                socket: SocketId(fields.uint()),
+            },
             InputKind::Closed => read_closed(fields),
             InputKind::Frames => return,
-            InputKind::Offline => Some(Input::Offline),
-            InputKind::Online => Some(Input::Online),
-            InputKind::Wake => Some(Input::Wake),
+            InputKind::Offline => Input::Offline,
+            InputKind::Online => Input::Online,
+            InputKind::Wake => Input::Wake,
             InputKind::Refreshed => read_refreshed(fields),
             InputKind::Call => return start_call(engine, fields, now, out),
             InputKind::Abort => {
@@ -130,7 +129,8 @@ impl Core {
             InputKind::Stop => return engine.stop(now),
             InputKind::Timeout => return engine.handle_timeout(now),
         };
-        if let Some(input) = input {
+        // Read whole, then checked once (a short input is dropped).
+        if !fields.is_short() {
             engine.handle_input(input, now);
         }
     }
@@ -282,18 +282,20 @@ fn read_claims(
     }
 }
 
-fn read_closed(fields: &mut Fields) -> Option<Input> {
+/// The input as read; the caller checks it was not short.
+fn read_closed(fields: &mut Fields) -> Input {
     let socket = SocketId(fields.uint());
     let code = fields.num() as u16;
     let reason = fields.owned();
-    fields.done(Input::SocketClosed {
+    Input::SocketClosed {
         socket,
         code,
         reason,
-    })
+    }
 }
 
-fn read_refreshed(fields: &mut Fields) -> Option<Input> {
+/// The input as read; the caller checks it was not short.
+fn read_refreshed(fields: &mut Fields) -> Input {
     let refreshed = if fields.num() <= 0.0 {
         Err(fields.owned())
     } else {
@@ -308,7 +310,7 @@ fn read_refreshed(fields: &mut Fields) -> Option<Input> {
             read_claims(fields, chn, tag_count, rpc_count, iat, exp),
         ))
     };
-    fields.done(Input::Refreshed(refreshed))
+    Input::Refreshed(refreshed)
 }
 
 /// Feeds a batch message by message; message `i` is payload `base + i`. The engine decides
