@@ -390,7 +390,8 @@ fn read_message(fields: &mut Fields, handle: Payload) -> Option<Result<Incoming,
 }
 
 fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut Out) {
-    let Some(request) = read_call(fields) else {
+    let request = read_call(fields);
+    if fields.is_short() {
         let error = Error::InvalidCall {
             reason: "the driver's call input does not read".to_owned(),
         };
@@ -398,7 +399,7 @@ fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut 
         write_error(out, &error, Batch::default());
         out.close();
         return;
-    };
+    }
     match engine.call(request, now) {
         Ok(call) => {
             out.op(OutputOp::CallStarted).uint(call.0).close();
@@ -411,19 +412,20 @@ fn start_call(engine: &mut Engine, fields: &mut Fields, now: Instant, out: &mut 
     }
 }
 
-fn read_call(fields: &mut Fields) -> Option<CallRequest> {
+/// The call as read; the caller checks it was not short.
+fn read_call(fields: &mut Fields) -> CallRequest {
     let retries = fields.u32();
     let mut retry_delay = DEFAULT_RPC_RETRY_DELAY;
     set_duration(&mut retry_delay, fields.num());
     let segments = fields.uint();
     let path = fields.strings(segments);
     let body = fields.owned();
-    fields.done(CallRequest {
+    CallRequest {
         path,
         body,
         retries,
         retry_delay,
-    })
+    }
 }
 
 fn write_output(out: &mut Out, output: &Output, batch: Batch) {
