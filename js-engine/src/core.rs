@@ -136,10 +136,12 @@ impl Core {
     }
 
     fn init(&mut self, fields: &mut Fields, now: Instant) -> Result<(), Error> {
-        let unreadable = || Error::InvalidToken {
-            reason: "the driver's start input does not read".to_owned(),
-        };
-        let start = read_start(fields).ok_or_else(unreadable)?;
+        let start = read_start(fields);
+        if fields.is_short() {
+            return Err(Error::InvalidToken {
+                reason: "the driver's start input does not read".to_owned(),
+            });
+        }
         let engine = Engine::new(
             start.options,
             start.client_id,
@@ -209,10 +211,10 @@ fn set_optional<T>(slot: &mut Option<T>, value: f64, convert: impl FnOnce(f64) -
 
 /// Reads the options: NaN (what JS's `Float64Array` makes of `undefined`) keeps the engine's
 /// default, so the defaults live in one place ([`EngineOptions::default`]); for options that
-/// can be off, a negative number turns them off.
+/// can be off, a negative number turns them off. The caller checks the input was not short.
 // Out of line: inlined into the one caller it makes the module larger (108 B gzip, measured).
 #[inline(never)]
-fn read_start(fields: &mut Fields) -> Option<Start> {
+fn read_start(fields: &mut Fields) -> Start {
     let seed_low = fields.uint() & 0xffff_ffff;
     let seed_high = fields.uint() & 0xffff_ffff;
     let iat = fields.num();
@@ -253,14 +255,14 @@ fn read_start(fields: &mut Fields) -> Option<Start> {
         None
     };
     let claims = read_claims(fields, chn, tag_count, rpc_count, iat, exp);
-    fields.done(Start {
+    Start {
         options,
         client_id,
         seed: (seed_high << 32) | seed_low,
         token,
         claims,
         last_event_id,
-    })
+    }
 }
 
 fn read_claims(
