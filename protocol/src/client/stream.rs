@@ -132,12 +132,12 @@ impl Engine {
         };
         match message {
             Incoming::Response {
-                id,
+                ref id,
                 status,
                 event_stream,
                 has_body,
                 payload,
-            } => self.on_response(&id, status, event_stream, has_body, payload, now),
+            } => self.on_response(id, status, event_stream, has_body, payload, now),
             Incoming::Event {
                 id,
                 kind,
@@ -145,7 +145,7 @@ impl Engine {
                 retry_ms,
                 data,
             } => self.on_stream_event(&id, kind, event_id, retry_ms, data, now),
-            Incoming::Abort { id } => self.on_server_abort(&id, now),
+            Incoming::Abort { ref id } => self.on_server_abort(id, now),
         }
     }
 
