@@ -347,8 +347,10 @@ impl Engine {
         reason.push_str(" for request id ");
         wire::push_json_string(&mut reason, shown);
         if shown.len() < id.len() {
-            // The closing quote goes after the ellipsis.
-            reason.pop();
+            // The closing quote goes after the ellipsis. Taken off as a byte: `String::pop`
+            // decodes a character.
+            // SAFETY: the last byte is the ASCII quote push_json_string closed with.
+            unsafe { reason.as_mut_vec().pop() };
             reason.push_str("...\"");
         }
         reason.push_str(", which is not in use");
