@@ -342,7 +342,8 @@ impl Engine {
             }
             end += 1;
         }
-        let shown = id.get(..end).unwrap_or_default();
+        // SAFETY: `end` is the id's length or the index of a byte that starts a character.
+        let shown = unsafe { id.get_unchecked(..end) };
         let mut reason = String::from(what);
         reason.push_str(" for request id ");
         wire::push_json_string(&mut reason, shown);
