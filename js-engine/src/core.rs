@@ -433,10 +433,10 @@ fn read_call(fields: &mut Fields) -> CallRequest {
 fn write_output(out: &mut Out, output: &Output, batch: Batch) {
     match output {
         Output::OpenSocket { socket, token, .. } => {
-            out.op(OutputOp::Open).uint(socket.0).str(&token);
+            out.op(OutputOp::Open).uint(socket.0).str(token);
         }
         Output::Send { socket, text } => {
-            out.op(OutputOp::Send).uint(socket.0).str(&text);
+            out.op(OutputOp::Send).uint(socket.0).str(text);
         }
         Output::CloseSocket {
             socket,
@@ -446,7 +446,7 @@ fn write_output(out: &mut Out, output: &Output, batch: Batch) {
             out.op(OutputOp::Close)
                 .uint(socket.0)
                 .uint(u64::from(*code))
-                .str(&reason);
+                .str(reason);
         }
         Output::Event { id, payload } => match batch.index(*payload) {
             Some(index) => {
@@ -465,9 +465,9 @@ fn write_output(out: &mut Out, output: &Output, batch: Batch) {
                 .int(batch.position(*payload))
                 .uint(u64::from(payload.0));
         }
-        Output::State(state) => write_state(out, &state),
+        Output::State(state) => write_state(out, state),
         Output::Resumed { last_event_id } => {
-            out.op(OutputOp::Resumed).str(&last_event_id);
+            out.op(OutputOp::Resumed).str(last_event_id);
         }
         Output::PossibleGap => {
             out.op(OutputOp::Gap);
@@ -477,15 +477,15 @@ fn write_output(out: &mut Out, output: &Output, batch: Batch) {
         }
         Output::RefreshFailed { reason, retry_in } => {
             out.op(OutputOp::RefreshFailed)
-                .str(&reason)
+                .str(reason)
                 .uint(ceil_millis(*retry_in));
         }
         Output::TokenUpdated { token, .. } => {
-            out.op(OutputOp::Token).str(&token);
+            out.op(OutputOp::Token).str(token);
         }
         Output::FrameIgnored { reason } => {
             out.op(OutputOp::Ignored);
-            write_error(out, &reason, batch);
+            write_error(out, reason, batch);
         }
         Output::CallSettled { call, result } => match result {
             Ok(answer) => {
@@ -495,7 +495,7 @@ fn write_output(out: &mut Out, output: &Output, batch: Batch) {
             }
             Err(error) => {
                 out.op(OutputOp::CallErr).uint(call.0);
-                write_error(out, &error, batch);
+                write_error(out, error, batch);
             }
         },
         Output::Ended(result) => {
@@ -504,7 +504,7 @@ fn write_output(out: &mut Out, output: &Output, batch: Batch) {
                 Ok(()) => {
                     out.null();
                 }
-                Err(error) => write_error(out, &error, batch),
+                Err(error) => write_error(out, error, batch),
             }
         }
     }
