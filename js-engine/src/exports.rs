@@ -56,8 +56,10 @@ pub extern "C" fn scratch(bytes: usize) -> *mut u8 {
     // SAFETY: see `Global::get`.
     let scratch = unsafe { SCRATCH.get() };
     let words = bytes.div_ceil(8);
-    if scratch.len() < words {
-        scratch.resize(words, 0);
+    // Push by push: `Vec::resize` carries its own reserve-and-fill (more wasm), and the
+    // buffer only grows a few times in a page's life.
+    while scratch.len() < words {
+        scratch.push(0);
     }
     scratch.as_mut_ptr().cast()
 }

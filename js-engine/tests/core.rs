@@ -290,6 +290,19 @@ fn inputs_that_do_not_read_change_nothing() {
     assert_eq!(out, r#"[[14,4000]]"#, "connect timeout stays armed");
     let out = core.input(InputKind::Frames as u32, &[1.0, 0.0, 1.0, 2.0, 1.0], "😀");
     assert_eq!(out, r#"[[14,4000]]"#);
+    // A call whose path runs past the numbers is refused, not started.
+    let out = core.input(InputKind::Call as u32, &[1.0, 0.0, f64::NAN, 3.0, 1.0], "a");
+    let invalid_call = format!(
+        "[[{},[{},",
+        OutputOp::CallRefused as u32,
+        ErrorCode::InvalidCall as u32
+    );
+    assert!(out.starts_with(&invalid_call), "{out}");
+    for kind in [InputKind::Opened, InputKind::Abort, InputKind::Refreshed] {
+        assert_eq!(core.input(kind as u32, &[1.0], ""), r#"[[14,4000]]"#);
+    }
+    let out = core.input(InputKind::Refreshed as u32, &[1.0, 1.0, 5.0, 6.0], "x");
+    assert_eq!(out, r#"[[14,4000]]"#);
     let mut fresh = Core::new();
     assert_eq!(fresh.input(InputKind::Stop as u32, &[0.0], ""), "[[14,-1]]");
     let out = fresh.input(InputKind::Init as u32, &[0.0, 1.0], "");

@@ -88,12 +88,9 @@ impl ResumeCursor {
         let Some(candidate) = self.tracker.step(value) else {
             return;
         };
-        let current = self.cursor.as_deref().map(|c| (c, numeric(c)));
-        let advance = match current {
-            None | Some((_, None)) => true,
-            Some((_, Some(current))) => candidate > current,
-        };
-        if advance {
+        // No cursor, or one that is not numeric, is always passed.
+        let current = self.cursor.as_deref().and_then(numeric);
+        if current.is_none_or(|current| candidate > current) {
             self.cursor = Some(decimal(candidate));
         }
     }

@@ -132,12 +132,12 @@ impl Engine {
         };
         match message {
             Incoming::Response {
-                id,
+                ref id,
                 status,
                 event_stream,
                 has_body,
                 payload,
-            } => self.on_response(&id, status, event_stream, has_body, payload, now),
+            } => self.on_response(id, status, event_stream, has_body, payload, now),
             Incoming::Event {
                 id,
                 kind,
@@ -145,7 +145,7 @@ impl Engine {
                 retry_ms,
                 data,
             } => self.on_stream_event(&id, kind, event_id, retry_ms, data, now),
-            Incoming::Abort { id } => self.on_server_abort(&id, now),
+            Incoming::Abort { ref id } => self.on_server_abort(id, now),
         }
     }
 
@@ -342,13 +342,16 @@ impl Engine {
             }
             end += 1;
         }
-        let shown = id.get(..end).unwrap_or_default();
+        // SAFETY: `end` is the id's length or the index of a byte that starts a character.
+        let shown = unsafe { id.get_unchecked(..end) };
         let mut reason = String::from(what);
         reason.push_str(" for request id ");
         wire::push_json_string(&mut reason, shown);
         if shown.len() < id.len() {
-            // The closing quote goes after the ellipsis.
-            reason.pop();
+            // The closing quote goes after the ellipsis. Taken off as a byte: `String::pop`
+            // decodes a character.
+            // SAFETY: the last byte is the ASCII quote push_json_string closed with.
+            unsafe { reason.as_mut_vec().pop() };
             reason.push_str("...\"");
         }
         reason.push_str(", which is not in use");

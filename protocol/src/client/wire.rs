@@ -73,8 +73,9 @@ pub fn push_json_string(out: &mut String, value: &str) {
             0x00..=0x1F => "",
             _ => continue,
         };
-        // `at` is an ASCII byte, so both ends are character boundaries.
-        out.push_str(value.get(start..at).unwrap_or_default());
+        // SAFETY: `start <= at`, both character boundaries: `at` is an ASCII byte, `start` 0
+        // or just after one (checking again would link core's boundary test).
+        out.push_str(unsafe { value.get_unchecked(start..at) });
         start = at + 1;
         if escape.is_empty() {
             out.push_str("\\u00");
@@ -84,7 +85,8 @@ pub fn push_json_string(out: &mut String, value: &str) {
             out.push_str(escape);
         }
     }
-    out.push_str(value.get(start..).unwrap_or_default());
+    // SAFETY: `start` is 0 or just after an ASCII byte, so at most the length, on a boundary.
+    out.push_str(unsafe { value.get_unchecked(start..) });
     out.push_str("\"");
 }
 
