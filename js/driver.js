@@ -321,7 +321,7 @@ export class Driver {
           // A burst goes in slices: wasm memory never shrinks, so what one input needs (its
           // numbers, text and outputs) must not grow with the burst.
           for (let at = 0; at < frames.length && !this.#ended; at += MAX_FRAMES_PER_INPUT) {
-            const slice = frames.slice(at, at + MAX_FRAMES_PER_INPUT)
+            const slice = frames.length > MAX_FRAMES_PER_INPUT ? frames.slice(at, at + MAX_FRAMES_PER_INPUT) : frames
             const nums = [now(), id, slice.length]
             const texts = []
             const reasons = []
