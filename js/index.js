@@ -210,7 +210,7 @@ class DurableIterator extends EventTarget {
         }
       }
       const { retry = 0, retryDelay = this.#retryDelayMs, shouldRetry, onRetry } = context
-      const retries = await value(retry, call)
+      const retries = await resolveValue(retry, call)
       // Plain numbers: the engine retries, across reconnects too, without a round trip here.
       if (typeof retryDelay !== 'function' && shouldRetry === undefined && onRetry === undefined) {
         return send(retries, retryDelay)
@@ -223,9 +223,9 @@ class DurableIterator extends EventTarget {
         if (failure) {
           if (attemptIndex >= retries || signal?.aborted) throw failure.error
           const attempt = { ...call, attemptIndex, error: failure.error, lastEventRetry: undefined }
-          if (!(await value(shouldRetry ?? true, attempt))) throw failure.error
+          if (!(await resolveValue(shouldRetry ?? true, attempt))) throw failure.error
           settled = onRetry?.(attempt)
-          await pause(await value(retryDelay, attempt), signal)
+          await pause(await resolveValue(retryDelay, attempt), signal)
           attemptIndex++
         }
         try {
@@ -262,11 +262,10 @@ if (typeof Symbol.asyncDispose === 'symbol') {
 }
 
 /**
- * Runs oRPC-style interceptors (`({ next, ...options }) => next()`) around `main`.
- * @param {ReadonlyArray<Function>} interceptors
+ * @internal `option` itself, or what it returns for `args` when it is a function (oRPC's
+ * `Value`); the oRPC adapter resolves its options with it too.
  */
-/** `option` itself, or what it returns for `args` when it is a function (oRPC's `Value`). */
-async function value(option, ...args) {
+export async function resolveValue(option, ...args) {
   return typeof option === 'function' ? option(...args) : option
 }
 
@@ -283,6 +282,10 @@ function pause(ms, signal) {
   })
 }
 
+/**
+ * Runs oRPC-style interceptors (`({ next, ...options }) => next()`) around `main`.
+ * @param {ReadonlyArray<Function>} interceptors
+ */
 function intercept(interceptors, options, main) {
   const step = (index, current) => index < interceptors.length
     ? interceptors[index]({ ...current, next: (next = current) => step(index + 1, next) })

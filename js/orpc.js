@@ -4,7 +4,7 @@
 // wasm client (faster recovery, exactly-once delivery, auth-aware reconnects).
 
 import { ORPCError } from '@orpc/client'
-import { DurableIteratorError, fromToken, MAP_ERROR, parseToken } from './index.js'
+import { DurableIteratorError, fromToken, MAP_ERROR, parseToken, resolveValue } from './index.js'
 
 const HEADER_KEY = 'x-orpc-durable-iterator'
 const HEADER_VALUE = '1'
@@ -18,10 +18,6 @@ const ours = new WeakSet()
  */
 export function getClientDurableIteratorToken(client) {
   return ours.has(client) ? client.token : undefined
-}
-
-async function resolve(option, ...args) {
-  return typeof option === 'function' ? option(...args) : option
 }
 
 function rpcErrorToORPC(error) {
@@ -92,9 +88,9 @@ export class DurableIteratorLinkPlugin {
 
     const first = await validate(firstOutput)
     // The URL option may be async: resolve it for each token before the engine needs it.
-    let url = String(await resolve(options.url, first.payload, call))
-    const before = Number(await resolve(options.refreshTokenBeforeExpireInSeconds, first.payload, call))
-    const delay = Number(await resolve(options.refreshTokenDelayInSeconds, first.payload, call) ?? 2)
+    let url = String(await resolveValue(options.url, first.payload, call))
+    const before = Number(await resolveValue(options.refreshTokenBeforeExpireInSeconds, first.payload, call))
+    const delay = Number(await resolveValue(options.refreshTokenDelayInSeconds, first.payload, call) ?? 2)
     const clientId = options.createId ? String(await options.createId(first.payload, call)) : undefined
 
     // Plugins of the inner link contribute their interceptors around RPC calls.
@@ -111,7 +107,7 @@ export class DurableIteratorLinkPlugin {
         return token
       }
       const fresh = await validate(await next())
-      url = String(await resolve(options.url, fresh.payload, call))
+      url = String(await resolveValue(options.url, fresh.payload, call))
       return fresh.token
     }, {
       ...options,
