@@ -26,7 +26,7 @@
 //!
 //! Non-numeric ids (custom ids, resume off) cannot be compared: the cursor is the last one.
 
-use super::wire::{decimal, digits as decimal_digits};
+use super::wire::{digits as decimal_digits, push_decimal};
 use crate::prelude::*;
 
 /// Where the next subscription resumes from, and whether it can resume at all.
@@ -91,7 +91,10 @@ impl ResumeCursor {
         // No cursor, or one that is not numeric, is always passed.
         let current = self.cursor.as_deref().and_then(numeric);
         if current.is_none_or(|current| candidate > current) {
-            self.cursor = Some(decimal(candidate));
+            // Written into the cursor's own buffer: no allocation per event.
+            let cursor = self.cursor.get_or_insert_with(String::new);
+            cursor.clear();
+            push_decimal(cursor, candidate);
         }
     }
 }
